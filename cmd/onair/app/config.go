@@ -1,0 +1,237 @@
+package app
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/onair-live/onair/sfu"
+	"github.com/onair-live/onair/signaling"
+)
+
+// Config is everything `onair serve` can be told. It loads in layers: defaults,
+// then the YAML file (--config), then ONAIR_* environment variables, then flags.
+type Config struct {
+	HTTP string `yaml:"http"`
+	Data string `yaml:"data"`
+	// NATS is the bus URL list; empty runs an embedded server in the data folder.
+	NATS string `yaml:"nats"`
+	// Dev lets anyone on loopback publish with any key.
+	Dev bool `yaml:"dev"`
+	// StreamKeys maps a publisher's name to the stream key they present.
+	StreamKeys map[string]string `yaml:"stream_keys"`
+	Log        LogConfig         `yaml:"log"`
+	SFU        sfu.Config        `yaml:"sfu"`
+	Edge       signaling.Config  `yaml:"edge"`
+	// ShutdownTimeout bounds a graceful stop.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// LogConfig picks the log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text, json
+}
+
+// DefaultConfig is what `onair serve` runs with when told nothing.
+func DefaultConfig() Config {
+	return Config{
+		HTTP:            ":8080",
+		Data:            "./data",
+		Log:             LogConfig{Level: "info", Format: "text"},
+		SFU:             sfu.DefaultConfig(),
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// setting is one configuration key reachable as a flag and an environment variable.
+type setting struct {
+	flag, usage string
+	apply       func(c *Config, v string) error
+	isBool      bool
+}
+
+func settings() []setting {
+	str := func(dst func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *dst(c) = v; return nil }
+	}
+	return []setting{
+		{flag: "http", usage: "HTTP listen address", apply: str(func(c *Config) *string { return &c.HTTP })},
+		{flag: "data", usage: "data folder (embedded NATS, files)", apply: str(func(c *Config) *string { return &c.Data })},
+		{flag: "nats", usage: "NATS URLs, comma separated (empty: embedded server)", apply: str(func(c *Config) *string { return &c.NATS })},
+		{flag: "udp-port", usage: "the one UDP port for all WebRTC traffic", apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.SFU.UDPPort = n
+			return err
+		}},
+		{flag: "public-ip", usage: "public IP to advertise in ICE candidates (comma separated)", apply: func(c *Config, v string) error {
+			for _, ip := range splitList(v) {
+				if net.ParseIP(ip) == nil {
+					return fmt.Errorf("%q is not an IP address", ip)
+				}
+				c.SFU.PublicIPs = append(c.SFU.PublicIPs, ip)
+			}
+			return nil
+		}},
+		{flag: "ice-server", usage: "STUN/TURN URL, e.g. turn:user:pass@turn.example.com:3478 (comma separated)", apply: func(c *Config, v string) error {
+			for _, u := range splitList(v) {
+				s, err := parseICEServer(u)
+				if err != nil {
+					return err
+				}
+				c.SFU.ICEServers = append(c.SFU.ICEServers, s)
+			}
+			return nil
+		}},
+		{flag: "stream-key", usage: "NAME=KEY a publisher may use (comma separated)", apply: func(c *Config, v string) error {
+			for _, kv := range splitList(v) {
+				name, key, ok := strings.Cut(kv, "=")
+				if !ok || name == "" || len(key) < 8 {
+					return fmt.Errorf("stream key %q: want NAME=KEY with a key of at least 8 characters", name)
+				}
+				if c.StreamKeys == nil {
+					c.StreamKeys = map[string]string{}
+				}
+				c.StreamKeys[name] = key
+			}
+			return nil
+		}},
+		{flag: "max-publishers", usage: "co-hosts per room", apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.SFU.MaxPublishers = n
+			return err
+		}},
+		{flag: "dev", usage: "anyone on loopback may publish with any key (for trying it out)", isBool: true, apply: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Dev = b
+			return err
+		}},
+		{flag: "log-level", usage: "debug, info, warn or error", apply: str(func(c *Config) *string { return &c.Log.Level })},
+		{flag: "log-format", usage: "text or json", apply: str(func(c *Config) *string { return &c.Log.Format })},
+	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// parseICEServer reads "turn:user:pass@host:port?transport=udp" or "stun:host:port".
+func parseICEServer(u string) (sfu.ICEServer, error) {
+	scheme, rest, ok := strings.Cut(u, ":")
+	switch scheme {
+	case "stun", "stuns", "turn", "turns":
+	default:
+		return sfu.ICEServer{}, fmt.Errorf("ICE server %q: the scheme must be stun, stuns, turn or turns", u)
+	}
+	if !ok || rest == "" {
+		return sfu.ICEServer{}, fmt.Errorf("ICE server %q has no host", u)
+	}
+	s := sfu.ICEServer{URLs: []string{u}}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		user, pass, _ := strings.Cut(rest[:at], ":")
+		s.URLs = []string{scheme + ":" + rest[at+1:]}
+		s.Username, s.Credential = user, pass
+	}
+	return s, nil
+}
+
+// Load builds the configuration for `onair serve` from its arguments and
+// environment, layer by layer, and validates it.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("onair serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", getenv("ONAIR_CONFIG"), "YAML configuration file")
+	given := map[string]string{}
+	table := settings()
+	for _, s := range table {
+		name := s.flag
+		if s.isBool {
+			fs.BoolFunc(name, s.usage+" (env ONAIR_"+envName(name)+")", func(v string) error { given[name] = v; return nil })
+		} else {
+			fs.Func(name, s.usage+" (env ONAIR_"+envName(name)+")", func(v string) error { given[name] = v; return nil })
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *configPath != "" {
+		if err := loadYAML(*configPath, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	for _, s := range table {
+		if v := getenv("ONAIR_" + envName(s.flag)); v != "" {
+			if err := s.apply(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("ONAIR_%s: %w", envName(s.flag), err)
+			}
+		}
+	}
+	for _, s := range table {
+		if v, ok := given[s.flag]; ok {
+			if err := s.apply(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("--%s: %w", s.flag, err)
+			}
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+func envName(flag string) string { return strings.ToUpper(strings.ReplaceAll(flag, "-", "_")) }
+
+func loadYAML(path string, cfg *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
+		return fmt.Errorf("http address %q: %w", c.HTTP, err)
+	}
+	if c.Data == "" {
+		return errors.New("the data folder must be set")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log level %q: use debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log format %q: use text or json", c.Log.Format)
+	}
+	for name, key := range c.StreamKeys {
+		if len(key) < 8 {
+			return fmt.Errorf("stream key of %q: at least 8 characters", name)
+		}
+	}
+	return c.SFU.Validate()
+}

@@ -1,0 +1,49 @@
+package room
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+)
+
+// Bus publishes a message on a subject; *nats.Conn satisfies it. Publish is
+// asynchronous and at most once: a message is lost if the bus is down.
+type Bus interface {
+	Publish(subject string, data []byte) error
+}
+
+// Lifecycle turns stage changes into `system` messages in their room, so chat,
+// lobbies and other nodes hear that a room went live or a co-host joined.
+type Lifecycle struct {
+	Bus Bus
+	Log *slog.Logger
+	Now func() time.Time
+}
+
+// SystemBody is the body of a `system` message.
+type SystemBody struct {
+	Event    string `json:"event"` // live_started, live_ended, cohost_joined, cohost_left
+	Identity string `json:"identity,omitempty"`
+}
+
+func (l *Lifecycle) RoomStarted(room string) { l.emit(room, SystemBody{Event: "live_started"}) }
+func (l *Lifecycle) RoomEnded(room string)   { l.emit(room, SystemBody{Event: "live_ended"}) }
+func (l *Lifecycle) PublisherJoined(room, identity string) {
+	l.emit(room, SystemBody{Event: "cohost_joined", Identity: identity})
+}
+func (l *Lifecycle) PublisherLeft(room, identity string) {
+	l.emit(room, SystemBody{Event: "cohost_left", Identity: identity})
+}
+
+func (l *Lifecycle) emit(room string, body SystemBody) {
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
+	}
+	t := now()
+	b, _ := json.Marshal(body)
+	env, _ := json.Marshal(Envelope{V: 1, Type: "system", ID: NewMessageID(t), Room: ID(room), TS: t.UnixMilli(), Body: b})
+	if err := l.Bus.Publish(Subject(ID(room)), env); err != nil && l.Log != nil {
+		l.Log.Warn("room event not published", "room", room, "event", body.Event, "err", err)
+	}
+}

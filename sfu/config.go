@@ -1,0 +1,88 @@
+package sfu
+
+import (
+	"fmt"
+	"time"
+)
+
+// ICEServer is a STUN or TURN server handed to clients (RFC 9725 §4.6 Link headers)
+// and used by the server's own ICE agent.
+type ICEServer struct {
+	URLs       []string `yaml:"urls" json:"urls"`
+	Username   string   `yaml:"username" json:"username,omitempty"`
+	Credential string   `yaml:"credential" json:"credential,omitempty"`
+}
+
+// Config tunes the media plane. The zero value of every field means its default.
+type Config struct {
+	// UDPPort is the single UDP port all peers share (ICE UDP mux).
+	UDPPort int `yaml:"udp_port"`
+	// PublicIPs are advertised as host candidates instead of local addresses (1:1 NAT).
+	PublicIPs []string `yaml:"public_ips"`
+	// ICEServers are STUN/TURN servers for clients and for the server's ICE agent.
+	ICEServers []ICEServer `yaml:"ice_servers"`
+	// LoopbackOnly keeps ICE on the loopback interface (tests, --dev on one machine).
+	LoopbackOnly bool `yaml:"loopback_only"`
+	// MaxPublishers caps co-hosts on one stage.
+	MaxPublishers int `yaml:"max_publishers"`
+	// RepublishGrace is how long a publisher's slot waits for it to come back before
+	// its viewers lose it; it also delays the room's end.
+	RepublishGrace time.Duration `yaml:"republish_grace"`
+	// PLIThrottle is the minimum gap between keyframe requests sent upstream per track.
+	PLIThrottle time.Duration `yaml:"pli_throttle"`
+	// QueueLen is each subscriber track's outbound queue, in packets.
+	QueueLen int `yaml:"queue_len"`
+}
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		UDPPort:        8189,
+		MaxPublishers:  4,
+		RepublishGrace: 10 * time.Second,
+		PLIThrottle:    500 * time.Millisecond,
+		QueueLen:       512,
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.UDPPort == 0 {
+		c.UDPPort = d.UDPPort
+	}
+	if c.MaxPublishers == 0 {
+		c.MaxPublishers = d.MaxPublishers
+	}
+	if c.RepublishGrace == 0 {
+		c.RepublishGrace = d.RepublishGrace
+	}
+	if c.PLIThrottle == 0 {
+		c.PLIThrottle = d.PLIThrottle
+	}
+	if c.QueueLen == 0 {
+		c.QueueLen = d.QueueLen
+	}
+	return c
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.UDPPort < 0 || c.UDPPort > 65535:
+		return fmt.Errorf("sfu: udp port %d out of range", c.UDPPort)
+	case c.MaxPublishers < 1 || c.MaxPublishers > 16:
+		return fmt.Errorf("sfu: max publishers %d: must be 1..16", c.MaxPublishers)
+	case c.RepublishGrace < 0 || c.PLIThrottle < 0:
+		return fmt.Errorf("sfu: durations must not be negative")
+	case c.QueueLen < 16:
+		return fmt.Errorf("sfu: queue length %d: must be at least 16", c.QueueLen)
+	}
+	for _, s := range c.ICEServers {
+		if len(s.URLs) == 0 {
+			return fmt.Errorf("sfu: ICE server without URLs")
+		}
+	}
+	return nil
+}

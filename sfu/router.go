@@ -1,0 +1,223 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// slot is one place on a room's stage. Its feeds outlive a publisher that drops, so
+// a republish within the grace period continues the same downstream tracks.
+type slot struct {
+	identity     string
+	video, audio *feed
+	pub          *publisher // nil while waiting for a republish
+	grace        *time.Timer
+}
+
+// pair is a subscriber's video and audio m-line pair that shows one slot.
+type pair struct {
+	video, audio *downTrack // either may be nil when the offer had fewer m-lines
+	slot         *slot
+}
+
+func (p *pair) attach(s *slot) {
+	p.slot = s
+	if p.video != nil {
+		s.video.add(p.video)
+	}
+	if p.audio != nil {
+		s.audio.add(p.audio)
+	}
+}
+
+func (p *pair) detach() {
+	if p.slot == nil {
+		return
+	}
+	if p.video != nil {
+		p.slot.video.remove(p.video)
+	}
+	if p.audio != nil {
+		p.slot.audio.remove(p.audio)
+	}
+	p.slot = nil
+}
+
+// Router is one room's stage: its publishers' slots and its subscribers.
+type Router struct {
+	id  string
+	sfu *SFU
+	log *slog.Logger
+
+	mu        sync.Mutex
+	slots     []*slot
+	subs      map[*subscriber]struct{}
+	videoMime string // the room's video codec, fixed by its first publisher
+	ended     bool
+}
+
+// chooseVideo picks the codec a new publisher must send: the room's, so every
+// subscriber's downstream track can carry every co-host.
+func (r *Router) chooseVideo(info offerInfo, identity string) (string, error) {
+	if len(info.video) == 0 {
+		return "", nil
+	}
+	r.mu.Lock()
+	roomMime := r.videoMime
+	r.mu.Unlock()
+	if roomMime != "" {
+		if !offers(info.video, roomMime) {
+			return "", fmt.Errorf("%w: this room is live in %s; publish %s to join its stage", ErrNoCommonCodec, codecName(roomMime), codecName(roomMime))
+		}
+		return roomMime, nil
+	}
+	if m := firstCodec(info.video, videoMimes()); m != "" {
+		return m, nil
+	}
+	return "", fmt.Errorf("%w: none of the offered video codecs is supported; offer VP8, VP9, H.264 or AV1", ErrNoCommonCodec)
+}
+
+func codecName(mime string) string {
+	_, name, _ := strings.Cut(mime, "/")
+	return strings.ToUpper(name)
+}
+
+// addPublisher puts p on the stage: into its identity's slot when one exists (a
+// republish or a takeover), otherwise into a new slot. It returns the publisher
+// taken over, which the caller closes.
+func (r *Router) addPublisher(p *publisher, videoMime string) (old *publisher, started bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended {
+		return nil, false, fmt.Errorf("%w: the room has just ended, publish again", ErrNotLive)
+	}
+	if i := slices.IndexFunc(r.slots, func(s *slot) bool { return s.identity == p.sess.Identity }); i >= 0 {
+		s := r.slots[i]
+		if s.grace != nil {
+			s.grace.Stop()
+			s.grace = nil
+		}
+		old, s.pub, p.slot = s.pub, p, s
+		return old, false, nil
+	}
+	if len(r.slots) >= r.sfu.cfg.MaxPublishers {
+		return nil, false, fmt.Errorf("%w: %d co-hosts are live in this room already", ErrStageFull, len(r.slots))
+	}
+	if r.videoMime == "" && videoMime != "" {
+		r.videoMime = videoMime
+	}
+	vc, _ := capability(r.videoMime)
+	if r.videoMime == "" {
+		vc, _ = capability(webrtc.MimeTypeVP8)
+	}
+	ac, _ := capability(webrtc.MimeTypeOpus)
+	s := &slot{identity: p.sess.Identity, pub: p,
+		video: newFeed(webrtc.RTPCodecTypeVideo, vc), audio: newFeed(webrtc.RTPCodecTypeAudio, ac)}
+	r.slots = append(r.slots, s)
+	p.slot = s
+	for sub := range r.subs {
+		sub.assign(s)
+	}
+	return nil, len(r.slots) == 1, nil
+}
+
+// publisherLeft starts the slot's grace period if p still holds it.
+func (r *Router) publisherLeft(p *publisher) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := p.slot
+	if s == nil || s.pub != p {
+		return
+	}
+	s.pub = nil
+	s.grace = time.AfterFunc(r.sfu.cfg.RepublishGrace, func() { r.expire(s) })
+}
+
+// expire takes a slot off the stage once its grace period ran out; the room ends
+// with its last slot.
+func (r *Router) expire(s *slot) {
+	r.mu.Lock()
+	if s.pub != nil || r.ended {
+		r.mu.Unlock()
+		return
+	}
+	r.slots = slices.DeleteFunc(r.slots, func(x *slot) bool { return x == s })
+	for sub := range r.subs {
+		sub.unassign(s, r.slots)
+	}
+	var closing []*subscriber
+	if len(r.slots) == 0 {
+		r.ended = true
+		for sub := range r.subs {
+			closing = append(closing, sub)
+		}
+	}
+	ended := r.ended
+	r.mu.Unlock()
+
+	r.sfu.notify(func(o Observer) { o.PublisherLeft(r.id, s.identity) })
+	if ended {
+		r.sfu.removeRoom(r)
+		for _, sub := range closing {
+			_ = sub.sess.Close()
+		}
+		r.sfu.notify(func(o Observer) { o.RoomEnded(r.id) })
+	}
+}
+
+// addSubscriber shows every slot but the subscriber's own on its m-line pairs.
+func (r *Router) addSubscriber(sub *subscriber) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended || len(r.slots) == 0 {
+		return ErrNotLive
+	}
+	if r.subs == nil {
+		r.subs = map[*subscriber]struct{}{}
+	}
+	r.subs[sub] = struct{}{}
+	for _, s := range r.slots {
+		sub.assign(s)
+	}
+	return nil
+}
+
+func (r *Router) removeSubscriber(sub *subscriber) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.subs, sub)
+	for _, p := range sub.pairs {
+		p.detach()
+	}
+}
+
+// live reports whether any slot is on the stage.
+func (r *Router) live() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.ended && len(r.slots) > 0
+}
+
+// RoomInfo describes a live room.
+type RoomInfo struct {
+	ID          string   `json:"id"`
+	Publishers  []string `json:"publishers"`
+	Subscribers int      `json:"subscribers"`
+	VideoCodec  string   `json:"video_codec,omitempty"`
+}
+
+func (r *Router) info() RoomInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ri := RoomInfo{ID: r.id, Subscribers: len(r.subs), VideoCodec: r.videoMime}
+	for _, s := range r.slots {
+		ri.Publishers = append(ri.Publishers, s.identity)
+	}
+	return ri
+}

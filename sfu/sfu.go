@@ -1,0 +1,379 @@
+package sfu
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// Observer hears about stage changes; calls are made without locks held, in order
+// per room.
+type Observer interface {
+	RoomStarted(room string)
+	RoomEnded(room string)
+	PublisherJoined(room, identity string)
+	PublisherLeft(room, identity string)
+}
+
+// SFU is the media plane of one node.
+type SFU struct {
+	cfg Config
+	log *slog.Logger
+	se  webrtc.SettingEngine
+	mux io.Closer
+	obs Observer
+
+	mu       sync.Mutex
+	rooms    map[string]*Router
+	sessions map[string]*Session
+	closed   bool
+
+	stats counters
+	obsMu sync.Mutex // keeps observer calls in order
+}
+
+// New opens the shared UDP port and returns an SFU ready to take sessions.
+func New(cfg Config, log *slog.Logger, obs Observer) (*SFU, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &SFU{cfg: cfg, log: log.With("component", "sfu"), obs: obs,
+		rooms: map[string]*Router{}, sessions: map[string]*Session{}}
+
+	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4)}
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	if cfg.LoopbackOnly {
+		opts = append(opts, ice.UDPMuxFromPortWithLoopback(), ice.UDPMuxFromPortWithInterfaceFilter(isLoopback))
+		s.se.SetIncludeLoopbackCandidate(true)
+		s.se.SetInterfaceFilter(isLoopback)
+	}
+	mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sfu: open UDP port %d: %w", cfg.UDPPort, err)
+	}
+	s.mux = mux
+	s.se.SetICEUDPMux(mux)
+	s.se.SetNetworkTypes(networks)
+	s.se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	s.se.SetICETimeouts(4*time.Second, 8*time.Second, 2*time.Second)
+	if len(cfg.PublicIPs) > 0 {
+		s.se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	return s, nil
+}
+
+func isLoopback(name string) bool { return name == "lo" || strings.HasPrefix(name, "lo0") }
+
+// UDPAddrs lists the local addresses of the shared ICE port.
+func (s *SFU) UDPAddrs() []net.Addr {
+	if m, ok := s.mux.(interface{ GetListenAddresses() []net.Addr }); ok {
+		return m.GetListenAddresses()
+	}
+	return nil
+}
+
+// ICEServers are the STUN/TURN servers clients should use.
+func (s *SFU) ICEServers() []ICEServer { return s.cfg.ICEServers }
+
+func (s *SFU) rtcConfig() webrtc.Configuration {
+	var c webrtc.Configuration
+	for _, is := range s.cfg.ICEServers {
+		c.ICEServers = append(c.ICEServers, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
+	}
+	return c
+}
+
+func (s *SFU) notify(f func(Observer)) {
+	if s.obs == nil {
+		return
+	}
+	s.obsMu.Lock()
+	defer s.obsMu.Unlock()
+	f(s.obs)
+}
+
+func (s *SFU) router(room string, create bool) (*Router, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	r := s.rooms[room]
+	if r == nil && create {
+		r = &Router{id: room, sfu: s, log: s.log.With("room", room)}
+		s.rooms[room] = r
+	}
+	return r, nil
+}
+
+func (s *SFU) removeRoom(r *Router) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[r.id] == r {
+		delete(s.rooms, r.id)
+	}
+}
+
+// dropIfEmpty removes a router that never got a publisher (its publish failed).
+func (s *SFU) dropIfEmpty(r *Router) {
+	r.mu.Lock()
+	empty := len(r.slots) == 0 && !r.ended
+	if empty {
+		r.ended = true
+	}
+	r.mu.Unlock()
+	if empty {
+		s.removeRoom(r)
+	}
+}
+
+func (s *SFU) track(sess *Session) {
+	s.mu.Lock()
+	s.sessions[sess.ID] = sess
+	s.mu.Unlock()
+}
+
+func (s *SFU) untrack(sess *Session) {
+	s.mu.Lock()
+	delete(s.sessions, sess.ID)
+	s.mu.Unlock()
+}
+
+// Session finds a live session by id; ErrSessionNotFound otherwise.
+func (s *SFU) Session(id string) (*Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess, ok := s.sessions[id]; ok {
+		return sess, nil
+	}
+	return nil, ErrSessionNotFound
+}
+
+func (s *SFU) newPeer(videoMime string) (*webrtc.PeerConnection, error) {
+	api, err := newAPI(s.se, videoMime)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewPeerConnection(s.rtcConfig())
+}
+
+// Publish puts a WHIP publisher with the given identity on the room's stage. A
+// publisher whose identity already holds a slot takes it over, so viewers keep
+// playing across a republish. It returns the session and the SDP answer.
+func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Session, string, error) {
+	info, err := parseOffer(offer)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, m := range append(append([]mediaInfo{}, info.video...), info.audio...) {
+		if m.direction == "recvonly" || m.direction == "inactive" {
+			return nil, "", fmt.Errorf("%w: a WHIP offer sends media; this one has a %s section", ErrBadOffer, m.direction)
+		}
+	}
+	if len(info.video)+len(info.audio) == 0 {
+		return nil, "", fmt.Errorf("%w: the offer has no audio or video to publish", ErrBadOffer)
+	}
+	if len(info.audio) > 0 && !offers(info.audio, webrtc.MimeTypeOpus) {
+		return nil, "", fmt.Errorf("%w: audio must be Opus", ErrNoCommonCodec)
+	}
+	r, err := s.router(room, true)
+	if err != nil {
+		return nil, "", err
+	}
+	mime, err := r.chooseVideo(info, identity)
+	if err != nil {
+		s.dropIfEmpty(r)
+		return nil, "", err
+	}
+	pc, err := s.newPeer(mime)
+	if err != nil {
+		s.dropIfEmpty(r)
+		return nil, "", err
+	}
+	sess := &Session{ID: newSessionID(), Room: room, Role: RolePublisher, Identity: identity, pc: pc, etag: newETag(), done: make(chan struct{})}
+	p := &publisher{sess: sess, router: r, ready: make(chan struct{}), stats: &s.stats, cfg: s.cfg}
+	pc.OnTrack(p.onTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Debug("publisher state", "room", room, "session", sess.ID, "state", st.String())
+		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+			_ = sess.Close()
+		}
+	})
+	answer, err := s.negotiate(ctx, pc, offer)
+	if err != nil {
+		_ = pc.Close()
+		s.dropIfEmpty(r)
+		return nil, "", err
+	}
+	old, started, err := r.addPublisher(p, mime)
+	if err != nil {
+		_ = pc.Close()
+		s.dropIfEmpty(r)
+		return nil, "", err
+	}
+	sess.cleanup = func() {
+		s.untrack(sess)
+		r.publisherLeft(p)
+	}
+	close(p.ready)
+	s.track(sess)
+	if old != nil {
+		_ = old.sess.Close()
+	}
+	if started {
+		s.notify(func(o Observer) { o.RoomStarted(room) })
+	}
+	if old == nil {
+		s.notify(func(o Observer) { o.PublisherJoined(room, identity) })
+	}
+	s.log.Info("publisher joined", "room", room, "session", sess.ID, "video", mime, "takeover", old != nil)
+	return sess, answer, nil
+}
+
+// Subscribe plays a room over WHEP. The offer's i-th video and audio m-lines show
+// the i-th co-host; identity, when it names a publisher of the room, leaves that
+// publisher's own tracks out.
+func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Session, string, error) {
+	info, err := parseOffer(offer)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := s.router(room, false)
+	if err != nil {
+		return nil, "", err
+	}
+	if r == nil || !r.live() {
+		return nil, "", fmt.Errorf("%w: room %q is not live right now", ErrNotLive, room)
+	}
+	r.mu.Lock()
+	mime := r.videoMime
+	r.mu.Unlock()
+	if mime == "" {
+		mime = strings.ToLower(webrtc.MimeTypeVP8)
+	}
+	if len(info.video) > 0 && !offers(info.video, mime) {
+		return nil, "", fmt.Errorf("%w: this room is live in %s and the player offered none", ErrNoCommonCodec, codecName(mime))
+	}
+	if len(info.audio) > 0 && !offers(info.audio, webrtc.MimeTypeOpus) {
+		return nil, "", fmt.Errorf("%w: the room's audio is Opus and the player offered none", ErrNoCommonCodec)
+	}
+	pc, err := s.newPeer(mime)
+	if err != nil {
+		return nil, "", err
+	}
+	sess := &Session{ID: newSessionID(), Room: room, Role: RoleSubscriber, Identity: identity, pc: pc, etag: newETag(), done: make(chan struct{})}
+	sub := &subscriber{sess: sess, stats: &s.stats}
+	vc, _ := capability(mime)
+	ac, _ := capability(webrtc.MimeTypeOpus)
+	n := min(max(len(info.video), len(info.audio)), s.cfg.MaxPublishers)
+	for i := range n {
+		p := &pair{}
+		stream := fmt.Sprintf("%s-%d", room, i)
+		if i < len(info.video) {
+			p.video = newDownTrack(fmt.Sprintf("video-%d", i), stream, webrtc.RTPCodecTypeVideo, vc, s.cfg.QueueLen, &s.stats)
+		}
+		if i < len(info.audio) {
+			p.audio = newDownTrack(fmt.Sprintf("audio-%d", i), stream, webrtc.RTPCodecTypeAudio, ac, s.cfg.QueueLen, &s.stats)
+		}
+		sub.pairs = append(sub.pairs, p)
+	}
+	fail := func(err error) (*Session, string, error) {
+		sub.close()
+		_ = pc.Close()
+		return nil, "", err
+	}
+	for _, d := range sub.downTracks() {
+		sender, err := pc.AddTrack(d)
+		if err != nil {
+			return fail(err)
+		}
+		go sub.readRTCP(sender, d)
+	}
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		s.log.Debug("subscriber state", "room", room, "session", sess.ID, "state", st.String())
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			sub.connected()
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			_ = sess.Close()
+		}
+	})
+	answer, err := s.negotiate(ctx, pc, offer)
+	if err != nil {
+		return fail(err)
+	}
+	if err := r.addSubscriber(sub); err != nil {
+		return fail(fmt.Errorf("%w: room %q is not live right now", err, room))
+	}
+	sess.cleanup = func() {
+		s.untrack(sess)
+		r.removeSubscriber(sub)
+		sub.close()
+	}
+	s.track(sess)
+	return sess, answer, nil
+}
+
+func (s *SFU) negotiate(ctx context.Context, pc *webrtc.PeerConnection, offer string) (string, error) {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	return answerAndGather(ctx, pc)
+}
+
+// Rooms lists the live rooms.
+func (s *SFU) Rooms() []RoomInfo {
+	s.mu.Lock()
+	rs := make([]*Router, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rs = append(rs, r)
+	}
+	s.mu.Unlock()
+	out := make([]RoomInfo, 0, len(rs))
+	for _, r := range rs {
+		if ri := r.info(); len(ri.Publishers) > 0 {
+			out = append(out, ri)
+		}
+	}
+	return out
+}
+
+// Stats returns the media plane's counters and gauges.
+func (s *SFU) Stats() Stats {
+	st := s.stats.snapshot()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.Rooms = len(s.rooms)
+	for _, sess := range s.sessions {
+		if sess.Role == RolePublisher {
+			st.Publishers++
+		} else {
+			st.Subscribers++
+		}
+	}
+	return st
+}
+
+// Close ends every session and releases the UDP port.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	sessions := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		_ = sess.Close()
+	}
+	return s.mux.Close()
+}

@@ -1,0 +1,31 @@
+package sfu
+
+import "sync/atomic"
+
+// counters are cumulative media-plane totals, read by the metrics exporter.
+type counters struct {
+	packetsIn, bytesIn   atomic.Uint64
+	packetsOut, bytesOut atomic.Uint64
+	dropped              atomic.Uint64 // packets a subscriber's full queue refused
+	plis                 atomic.Uint64 // keyframe requests sent to publishers
+	nacks                atomic.Uint64 // NACK packets received from subscribers
+	keyframeReqs         atomic.Uint64 // PLI/FIR received from subscribers
+}
+
+// Stats is a snapshot of the media plane for metrics and tests.
+type Stats struct {
+	Rooms, Publishers, Subscribers int
+	PacketsIn, BytesIn             uint64
+	PacketsOut, BytesOut           uint64
+	Dropped, PLIs, NACKs           uint64
+	KeyframeRequests               uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		PacketsIn: c.packetsIn.Load(), BytesIn: c.bytesIn.Load(),
+		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
+		Dropped: c.dropped.Load(), PLIs: c.plis.Load(), NACKs: c.nacks.Load(),
+		KeyframeRequests: c.keyframeReqs.Load(),
+	}
+}

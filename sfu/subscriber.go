@@ -1,0 +1,96 @@
+package sfu
+
+import (
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// subscriber is one WHEP session: its m-line pairs show the stage's slots in order,
+// except the subscriber's own slot when it is a co-host.
+type subscriber struct {
+	sess  *Session
+	pairs []*pair
+	stats *counters
+}
+
+// assign shows s on the first free pair; called with the router locked.
+func (sub *subscriber) assign(s *slot) {
+	if s.identity == sub.sess.Identity && sub.sess.Identity != "" {
+		return
+	}
+	for _, p := range sub.pairs {
+		if p.slot == s {
+			return
+		}
+	}
+	for _, p := range sub.pairs {
+		if p.slot == nil {
+			p.attach(s)
+			return
+		}
+	}
+}
+
+// unassign frees the pair that showed s and gives it to a slot not yet shown;
+// called with the router locked.
+func (sub *subscriber) unassign(s *slot, remaining []*slot) {
+	for _, p := range sub.pairs {
+		if p.slot == s {
+			p.detach()
+		}
+	}
+	for _, other := range remaining {
+		sub.assign(other)
+	}
+}
+
+func (sub *subscriber) downTracks() []*downTrack {
+	var out []*downTrack
+	for _, p := range sub.pairs {
+		if p.video != nil {
+			out = append(out, p.video)
+		}
+		if p.audio != nil {
+			out = append(out, p.audio)
+		}
+	}
+	return out
+}
+
+// connected lets the downstream tracks send and asks for the keyframes they wait on.
+func (sub *subscriber) connected() {
+	for _, d := range sub.downTracks() {
+		d.ready.Store(true)
+		if f := d.feed.Load(); f != nil {
+			f.requestKeyframe()
+		}
+	}
+}
+
+func (sub *subscriber) close() {
+	for _, d := range sub.downTracks() {
+		d.close()
+	}
+}
+
+// readRTCP relays a viewer's keyframe requests upstream and counts its NACKs
+// (pion's NACK responder answers those from its packet cache).
+func (sub *subscriber) readRTCP(s *webrtc.RTPSender, d *downTrack) {
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				sub.stats.keyframeReqs.Add(1)
+				if f := d.feed.Load(); f != nil {
+					f.requestKeyframe()
+				}
+			case *rtcp.TransportLayerNack:
+				sub.stats.nacks.Add(1)
+			}
+		}
+	}
+}

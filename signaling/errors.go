@@ -1,0 +1,95 @@
+package signaling
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/onair-live/onair/room"
+	"github.com/onair-live/onair/sfu"
+)
+
+// Edge errors that have no home in a domain package.
+var (
+	ErrNoKey          = errors.New("publishing needs a stream key: send it as Authorization: Bearer <key>")
+	ErrWrongKey       = errors.New("this stream key is not valid for this room")
+	ErrBodyTooLarge   = errors.New("the request body is too large")
+	ErrBadMediaType   = errors.New("unsupported content type")
+	ErrSessionGone    = errors.New("no such session")
+	ErrMissingIfMatch = errors.New("missing If-Match")
+)
+
+// problem is an RFC 9457 problem details body.
+type problem struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// statusTable maps domain and edge errors to HTTP status codes and titles; the first
+// match wins.
+var statusTable = []struct {
+	err    error
+	status int
+	title  string
+}{
+	{room.ErrBadID, http.StatusBadRequest, "Bad room name"},
+	{sfu.ErrBadOffer, http.StatusBadRequest, "Bad SDP offer"},
+	{sfu.ErrBadCandidate, http.StatusBadRequest, "Bad ICE fragment"},
+	{sfu.ErrNoCommonCodec, http.StatusNotAcceptable, "No codec in common"},
+	{sfu.ErrNotLive, http.StatusNotFound, "Room is not live"},
+	{sfu.ErrSessionNotFound, http.StatusNotFound, "Session not found"},
+	{ErrSessionGone, http.StatusNotFound, "Session not found"},
+	{sfu.ErrETagMismatch, http.StatusPreconditionFailed, "ICE session changed"},
+	{sfu.ErrStageFull, http.StatusConflict, "Stage is full"},
+	{sfu.ErrClosed, http.StatusServiceUnavailable, "Server is shutting down"},
+	{ErrNoKey, http.StatusUnauthorized, "Stream key required"},
+	{ErrWrongKey, http.StatusForbidden, "Stream key rejected"},
+	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "Request too large"},
+	{ErrBadMediaType, http.StatusUnsupportedMediaType, "Unsupported content type"},
+}
+
+// writeProblem answers err as application/problem+json.
+func writeProblem(c echo.Context, err error) error {
+	p := problem{Status: http.StatusInternalServerError, Title: "Internal error", Detail: "something went wrong on the server; try again"}
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		p.Status, p.Title = he.Code, http.StatusText(he.Code)
+		p.Detail = http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok {
+			p.Detail = m
+		}
+	default:
+		matched := false
+		for _, row := range statusTable {
+			if errors.Is(err, row.err) {
+				p.Status, p.Title, p.Detail = row.status, row.title, humanize(err)
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			c.Logger().Error(err)
+		}
+	}
+	if p.Status == http.StatusUnauthorized {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="onair"`)
+	}
+	body, _ := json.Marshal(p)
+	return c.Blob(p.Status, "application/problem+json", body)
+}
+
+// humanize drops the package prefixes that Go errors carry, which mean nothing to a
+// person reading the problem detail.
+func humanize(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{"sfu: ", "room: "} {
+		msg = strings.ReplaceAll(msg, prefix, "")
+	}
+	return msg
+}

@@ -1,0 +1,56 @@
+package signaling
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/onair-live/onair/sfu"
+)
+
+// mediaCollector exports the SFU's counters at scrape time, so the media hot path
+// never touches Prometheus.
+type mediaCollector struct {
+	src   MediaPlane
+	descs map[string]*prometheus.Desc
+}
+
+func newMediaCollector(m MediaPlane) *mediaCollector {
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc("onair_"+name, help, nil, nil) }
+	return &mediaCollector{src: m, descs: map[string]*prometheus.Desc{
+		"rooms":       d("rooms", "Rooms with a live stage."),
+		"publishers":  d("publishers", "WHIP sessions."),
+		"subscribers": d("subscribers", "WHEP sessions."),
+		"pkts_in":     d("rtp_packets_in_total", "RTP packets received from publishers."),
+		"bytes_in":    d("rtp_bytes_in_total", "RTP bytes received from publishers."),
+		"pkts_out":    d("rtp_packets_out_total", "RTP packets sent to subscribers."),
+		"bytes_out":   d("rtp_bytes_out_total", "RTP bytes sent to subscribers."),
+		"dropped":     d("rtp_dropped_packets_total", "Packets dropped because a subscriber's queue was full."),
+		"plis":        d("plis_sent_total", "Keyframe requests sent to publishers."),
+		"nacks":       d("nacks_received_total", "NACK packets received from subscribers."),
+		"kfreq":       d("keyframe_requests_received_total", "PLI/FIR received from subscribers."),
+	}}
+}
+
+func (m *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range m.descs {
+		ch <- d
+	}
+}
+
+func (m *mediaCollector) Collect(ch chan<- prometheus.Metric) {
+	var s sfu.Stats = m.src.Stats()
+	g := func(k string, v float64) { ch <- prometheus.MustNewConstMetric(m.descs[k], prometheus.GaugeValue, v) }
+	c := func(k string, v uint64) {
+		ch <- prometheus.MustNewConstMetric(m.descs[k], prometheus.CounterValue, float64(v))
+	}
+	g("rooms", float64(s.Rooms))
+	g("publishers", float64(s.Publishers))
+	g("subscribers", float64(s.Subscribers))
+	c("pkts_in", s.PacketsIn)
+	c("bytes_in", s.BytesIn)
+	c("pkts_out", s.PacketsOut)
+	c("bytes_out", s.BytesOut)
+	c("dropped", s.Dropped)
+	c("plis", s.PLIs)
+	c("nacks", s.NACKs)
+	c("kfreq", s.KeyframeRequests)
+}

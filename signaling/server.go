@@ -1,0 +1,145 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/onair-live/onair/room"
+	"github.com/onair-live/onair/sfu"
+)
+
+// Config tunes the edge. Zero values mean the defaults.
+type Config struct {
+	// NegotiateTimeout bounds the work of answering one offer (ICE gathering).
+	NegotiateTimeout time.Duration `yaml:"negotiate_timeout"`
+}
+
+// MediaPlane is Media plus what the API and metrics read from it.
+type MediaPlane interface {
+	Media
+	Rooms() []sfu.RoomInfo
+	Stats() sfu.Stats
+}
+
+// Deps are the parts the edge calls.
+type Deps struct {
+	Media MediaPlane
+	Keys  KeyChecker
+	Pages fs.FS // studio.html, watch.html and static/
+	Log   *slog.Logger
+	// Ready reports readiness for /healthz; nil means always ready.
+	Ready func(context.Context) error
+}
+
+// Server is the HTTP edge.
+type Server struct {
+	e    *echo.Echo
+	log  *slog.Logger
+	http *http.Server
+}
+
+// New builds the routes.
+func New(cfg Config, d Deps) *Server {
+	if cfg.NegotiateTimeout == 0 {
+		cfg.NegotiateTimeout = 10 * time.Second
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if !c.Response().Committed {
+			_ = writeProblem(c, err)
+		}
+	}
+	e.Use(middleware.Recover())
+	s := &Server{e: e, log: d.Log.With("component", "http")}
+	e.Use(s.accessLog)
+
+	for _, r := range []*resource{
+		{prefix: "/whip", role: sfu.RolePublisher, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout},
+		{prefix: "/whep", role: sfu.RoleSubscriber, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout},
+	} {
+		r.routes(e)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newMediaCollector(d.Media), prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	e.GET("/healthz", func(c echo.Context) error {
+		if d.Ready != nil {
+			if err := d.Ready(c.Request().Context()); err != nil {
+				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+			}
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/api/rooms", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"rooms": d.Media.Rooms()})
+	})
+	if d.Pages != nil {
+		pages(e, d.Pages)
+	}
+	return s
+}
+
+func pages(e *echo.Echo, files fs.FS) {
+	page := func(name string) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if _, err := room.ParseID(c.Param("room")); err != nil {
+				return writeProblem(c, err)
+			}
+			b, err := fs.ReadFile(files, name)
+			if err != nil {
+				return err
+			}
+			c.Response().Header().Set("Cache-Control", "no-cache")
+			return c.HTMLBlob(http.StatusOK, b)
+		}
+	}
+	e.GET("/studio/:room", page("studio.html"))
+	e.GET("/watch/:room", page("watch.html"))
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/studio/demo") })
+	static, err := fs.Sub(files, "static")
+	if err == nil {
+		e.StaticFS("/static", static)
+	}
+}
+
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		s.log.Debug("request", "method", c.Request().Method, "path", c.Request().URL.Path,
+			"status", c.Response().Status, "ms", time.Since(start).Milliseconds())
+		return err
+	}
+}
+
+// Handler exposes the routes, for tests that use httptest.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Serve answers on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.http = &http.Server{Handler: s.e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.http == nil {
+		return nil
+	}
+	return s.http.Shutdown(ctx)
+}
