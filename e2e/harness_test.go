@@ -30,7 +30,7 @@ func startNode(t testing.TB, edit func(*app.Config)) *node {
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
 	cfg.Dev = true
-	cfg.SFU.UDPPort = 0
+	cfg.SFU.UDPPort = -1
 	cfg.SFU.LoopbackOnly = true
 	cfg.SFU.RepublishGrace = 3 * time.Second
 	if edit != nil {

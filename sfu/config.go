@@ -15,7 +15,8 @@ type ICEServer struct {
 
 // Config tunes the media plane. The zero value of every field means its default.
 type Config struct {
-	// UDPPort is the single UDP port all peers share (ICE UDP mux).
+	// UDPPort is the single UDP port all peers share (ICE UDP mux); -1 picks any
+	// free port (tests).
 	UDPPort int `yaml:"udp_port"`
 	// PublicIPs are advertised as host candidates instead of local addresses (1:1 NAT).
 	PublicIPs []string `yaml:"public_ips"`
@@ -70,7 +71,7 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.UDPPort < 0 || c.UDPPort > 65535:
+	case c.UDPPort < -1 || c.UDPPort > 65535:
 		return fmt.Errorf("sfu: udp port %d out of range", c.UDPPort)
 	case c.MaxPublishers < 1 || c.MaxPublishers > 16:
 		return fmt.Errorf("sfu: max publishers %d: must be 1..16", c.MaxPublishers)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -40,6 +41,7 @@ type Session struct {
 	Identity string
 
 	pc      *webrtc.PeerConnection
+	channel atomic.Pointer[webrtc.DataChannel]
 	mu      sync.Mutex // serialises PATCH
 	etag    string
 	once    sync.Once
@@ -54,6 +56,26 @@ func newSessionID() string {
 }
 
 func newETag() string { return `"` + newSessionID()[:16] + `"` }
+
+// ChannelLabel is the label of the one data channel a session may open: the room's
+// messages (DESIGN.md envelope), reliable and ordered.
+const ChannelLabel = "room"
+
+// acceptDataChannel keeps the client's `room` data channel (pion closes a channel
+// nobody takes) and refuses any other.
+func (s *Session) acceptDataChannel() {
+	s.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		if dc.Label() != ChannelLabel || s.channel.Load() != nil {
+			_ = dc.Close()
+			return
+		}
+		s.channel.Store(dc)
+		dc.OnClose(func() { s.channel.CompareAndSwap(dc, nil) })
+	})
+}
+
+// Channel returns the session's open `room` data channel, or nil.
+func (s *Session) Channel() *webrtc.DataChannel { return s.channel.Load() }
 
 // ETag is the entity tag of the current ICE session.
 func (s *Session) ETag() string {

@@ -56,7 +56,7 @@ func New(cfg Config, log *slog.Logger, obs Observer) (*SFU, error) {
 		s.se.SetIncludeLoopbackCandidate(true)
 		s.se.SetInterfaceFilter(isLoopback)
 	}
-	mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
+	mux, err := ice.NewMultiUDPMuxFromPort(max(cfg.UDPPort, 0), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: open UDP port %d: %w", cfg.UDPPort, err)
 	}
@@ -200,6 +200,7 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 		return nil, "", err
 	}
 	sess := &Session{ID: newSessionID(), Room: room, Role: RolePublisher, Identity: identity, pc: pc, etag: newETag(), done: make(chan struct{})}
+	sess.acceptDataChannel()
 	p := &publisher{sess: sess, router: r, ready: make(chan struct{}), stats: &s.stats, cfg: s.cfg}
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
@@ -298,6 +299,7 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 		}
 		go sub.readRTCP(sender, d)
 	}
+	sess.acceptDataChannel()
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("subscriber state", "room", room, "session", sess.ID, "state", st.String())
 		switch st {

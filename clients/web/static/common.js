@@ -1,0 +1,433 @@
+// Shared helpers for the onair pages: the WHIP/WHEP exchange (RFC 9725),
+// problem+json errors (RFC 9457), ice-server Link headers, stats sampling and
+// small DOM helpers. No page text that comes from a user or a server is ever
+// inserted as HTML: everything goes through textContent.
+
+/** How long to wait for ICE gathering before sending a non-trickle offer. */
+export const GATHERING_TIMEOUT_MS = 2000;
+
+/** Returns the path segment after `/{prefix}/`, decoded, or "". */
+export function roomFromPath(prefix, pathname = location.pathname) {
+  const parts = pathname.split('/').filter(Boolean);
+  const i = parts.indexOf(prefix);
+  const raw = i >= 0 ? parts[i + 1] : '';
+  if (!raw) return '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** Returns a query parameter of the page, or null. */
+export function param(name) {
+  return new URLSearchParams(location.search).get(name);
+}
+
+/** The URL of a WHIP or WHEP endpoint for a room: kind is "whip" or "whep". */
+export function endpointURL(kind, room) {
+  return new URL(`/${kind}/${encodeURIComponent(room)}`, location.origin).href;
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A random stream key: 24 characters of [a-z0-9]. */
+export function randomKey(length = 24) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = new Uint8Array(length);
+  crypto.getRandomValues(bytes);
+  let key = '';
+  for (const b of bytes) key += alphabet[b % alphabet.length];
+  return key;
+}
+
+/** localStorage that never throws (private windows, disabled storage). */
+export const store = {
+  get(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch {
+      return null;
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch {
+      /* storage unavailable: the value lives for this page only */
+    }
+  },
+};
+
+/** Sets an element's text; a null element is ignored. */
+export function setText(el, text) {
+  if (el) el.textContent = text == null ? '' : String(text);
+}
+
+/**
+ * Creates an element. attrs are set as attributes (class via "class"),
+ * children are nodes or strings (strings become text nodes, never HTML).
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === false || v == null) continue;
+    el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/**
+ * An HTTP error, usually from an application/problem+json body (RFC 9457).
+ * message is what a person reads: the problem's detail, else its title.
+ */
+export class ProblemError extends Error {
+  constructor(status, title, detail) {
+    super(detail || title || (status ? `HTTP ${status}` : 'Request failed'));
+    this.name = 'ProblemError';
+    this.status = status;
+    this.title = title || '';
+    this.detail = detail || '';
+  }
+}
+
+/** Reads an error response into a ProblemError. */
+export async function problemFromResponse(resp) {
+  let title = '';
+  let detail = '';
+  const type = (resp.headers.get('Content-Type') || '').toLowerCase();
+  let text = '';
+  try {
+    text = await resp.text();
+  } catch {
+    /* body unreadable: fall back to the status */
+  }
+  if (type.includes('json') && text) {
+    try {
+      const p = JSON.parse(text);
+      if (p && typeof p === 'object') {
+        if (typeof p.title === 'string') title = p.title;
+        if (typeof p.detail === 'string') detail = p.detail;
+      }
+    } catch {
+      /* not JSON after all */
+    }
+  } else if (text && type.startsWith('text/plain')) {
+    detail = text.trim().slice(0, 300);
+  }
+  if (!title) title = `${resp.status} ${resp.statusText || 'error'}`.trim();
+  return new ProblemError(resp.status, title, detail);
+}
+
+/** A short message for any error a page catches. */
+export function errorMessage(err) {
+  if (!err) return 'Unknown error';
+  if (err instanceof ProblemError) return err.message;
+  if (err.name === 'NotAllowedError') return 'Permission to use the camera or microphone was denied.';
+  if (err.name === 'NotFoundError') return 'No camera or microphone was found.';
+  if (err.name === 'NotReadableError') return 'The camera or microphone is in use by another application.';
+  if (err.name === 'OverconstrainedError') return 'The camera does not support the chosen resolution.';
+  return err.message || String(err);
+}
+
+// ---------------------------------------------------------------------------
+// ICE servers from Link headers (RFC 9725 §4.6, RFC 8288)
+
+/**
+ * Parses Link header values into RTCIceServer objects. Only links with
+ * rel="ice-server" and a stun:, stuns:, turn: or turns: URI are kept;
+ * username and credential attributes are copied.
+ */
+export function parseIceServerLinks(value) {
+  const servers = [];
+  if (!value) return servers;
+  const n = value.length;
+  const isSpace = (c) => c === ' ' || c === '\t';
+  let i = 0;
+  while (i < n) {
+    const lt = value.indexOf('<', i);
+    if (lt < 0) break;
+    const gt = value.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    const uri = value.slice(lt + 1, gt).trim();
+    i = gt + 1;
+    const params = {};
+    while (i < n) {
+      while (i < n && isSpace(value[i])) i++;
+      if (i >= n) break;
+      if (value[i] === ',') {
+        i++;
+        break;
+      }
+      if (value[i] !== ';') {
+        i++; // stray character: skip it
+        continue;
+      }
+      i++;
+      while (i < n && isSpace(value[i])) i++;
+      let start = i;
+      while (i < n && !'=;,'.includes(value[i]) && !isSpace(value[i])) i++;
+      const name = value.slice(start, i).toLowerCase();
+      while (i < n && isSpace(value[i])) i++;
+      let val = '';
+      if (value[i] === '=') {
+        i++;
+        while (i < n && isSpace(value[i])) i++;
+        if (value[i] === '"') {
+          i++;
+          while (i < n && value[i] !== '"') {
+            if (value[i] === '\\' && i + 1 < n) i++;
+            val += value[i];
+            i++;
+          }
+          i++; // closing quote
+        } else {
+          start = i;
+          while (i < n && value[i] !== ';' && value[i] !== ',') i++;
+          val = value.slice(start, i).trim();
+        }
+      }
+      if (name && !(name in params)) params[name] = val;
+    }
+    const rels = (params.rel || '').toLowerCase().split(/\s+/);
+    if (!rels.includes('ice-server')) continue;
+    if (!/^(stun|stuns|turn|turns):/i.test(uri)) continue;
+    const server = { urls: uri };
+    if ('username' in params) server.username = params.username;
+    if ('credential' in params) server.credential = params.credential;
+    servers.push(server);
+  }
+  return servers;
+}
+
+const iceServerCache = new Map();
+
+/**
+ * Asks the endpoint for its ICE servers with OPTIONS and parses the Link
+ * headers. Any failure gives [] (host candidates only); the answer is cached
+ * per URL for the life of the page.
+ */
+export function fetchIceServers(url, timeoutMs = 1500) {
+  if (!iceServerCache.has(url)) {
+    const p = (async () => {
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), timeoutMs);
+      try {
+        const resp = await fetch(url, { method: 'OPTIONS', signal: ctl.signal });
+        return parseIceServerLinks(resp.headers.get('Link'));
+      } catch {
+        return [];
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    iceServerCache.set(url, p);
+  }
+  return iceServerCache.get(url);
+}
+
+// ---------------------------------------------------------------------------
+// WHIP / WHEP
+
+/** Resolves when ICE gathering completes, or after timeoutMs. */
+export function waitIceGathering(pc, timeoutMs = GATHERING_TIMEOUT_MS) {
+  return new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') {
+      resolve();
+      return;
+    }
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener('icegatheringstatechange', check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.iceGatheringState === 'complete') done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener('icegatheringstatechange', check);
+  });
+}
+
+/** A WHIP or WHEP session resource (the Location of the 201 answer). */
+export class Session {
+  constructor(url, etag, token) {
+    this.url = url;
+    this.etag = etag;
+    this.token = token;
+    this.closed = false;
+  }
+
+  /** Ends the session with DELETE; errors are ignored. */
+  async close() {
+    if (this.closed || !this.url) return;
+    this.closed = true;
+    const headers = {};
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    try {
+      await fetch(this.url, { method: 'DELETE', headers, keepalive: true });
+    } catch {
+      /* the server ends idle sessions by itself */
+    }
+  }
+}
+
+/**
+ * Runs a non-trickle WHIP/WHEP exchange: creates the offer, waits for ICE
+ * gathering (at most 2 s), POSTs it as application/sdp (with a Bearer token
+ * when given), applies the answer. Returns {session, postedAt} where postedAt
+ * is performance.now() when the POST left. Throws a ProblemError on an HTTP
+ * error or when the server cannot be reached.
+ */
+export async function exchangeSDP(url, pc, { token, signal } = {}) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitIceGathering(pc);
+  const headers = { 'Content-Type': 'application/sdp' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const postedAt = performance.now();
+  let resp;
+  try {
+    resp = await fetch(url, { method: 'POST', headers, body: pc.localDescription.sdp, signal });
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new ProblemError(0, 'Cannot reach the server', 'Cannot reach the server. Check your connection; retrying may help.');
+  }
+  if (resp.status !== 201 && resp.status !== 200) throw await problemFromResponse(resp);
+  const answer = await resp.text();
+  const location = resp.headers.get('Location');
+  const session = new Session(location ? new URL(location, resp.url || url).href : '', resp.headers.get('ETag'), token);
+  if (pc.signalingState === 'closed') {
+    session.close();
+    throw new ProblemError(0, 'Cancelled', 'The connection was closed.');
+  }
+  try {
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  } catch (err) {
+    session.close();
+    throw new ProblemError(0, 'Bad answer', `The server's answer was not accepted: ${err.message}`);
+  }
+  return { session, postedAt };
+}
+
+// ---------------------------------------------------------------------------
+// Stats
+
+/** Turns cumulative byte counters into kbit/s between two samples. */
+export class Rates {
+  constructor() {
+    this.prev = new Map();
+  }
+
+  /** Returns kbit/s for the counter `key`, or null on its first sample. */
+  kbps(key, bytes, timestampMs) {
+    const p = this.prev.get(key);
+    this.prev.set(key, { bytes, ts: timestampMs });
+    if (!p || timestampMs <= p.ts || bytes < p.bytes) return null;
+    return ((bytes - p.bytes) * 8) / (timestampMs - p.ts); // bits per ms = kbit/s
+  }
+
+  /** Returns Δa/Δb for two cumulative counters, or null. */
+  ratio(key, a, b) {
+    const p = this.prev.get(key);
+    this.prev.set(key, { a, b });
+    if (!p || b <= p.b) return null;
+    return (a - p.a) / (b - p.b);
+  }
+}
+
+/** Round-trip time in ms of the selected candidate pair, or null. */
+export function candidatePairRttMs(report) {
+  let pair = null;
+  report.forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId) || pair;
+  });
+  if (!pair) {
+    report.forEach((r) => {
+      if (!pair && r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r;
+    });
+  }
+  return pair && typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime * 1000 : null;
+}
+
+/** "VP8" for a stats codecId whose mimeType is "video/VP8", or "". */
+export function codecName(report, codecId) {
+  const c = codecId ? report.get(codecId) : null;
+  return c && c.mimeType ? c.mimeType.replace(/^(video|audio)\//i, '') : '';
+}
+
+/** Summary of a publisher's outbound stats (see studio.js for the fields). */
+export function summarizeOutbound(report, rates) {
+  const out = {
+    bitrateKbps: 0,
+    width: 0,
+    height: 0,
+    fps: 0,
+    framesEncoded: 0,
+    encoder: '',
+    qualityLimitationReason: '',
+    codec: '',
+    rttMs: null,
+  };
+  let rtt = null;
+  let rttIsVideo = false;
+  report.forEach((r) => {
+    if (r.type === 'outbound-rtp') {
+      const k = rates.kbps(r.id, r.bytesSent || 0, r.timestamp);
+      if (k != null) out.bitrateKbps += k;
+      if (r.kind === 'video') {
+        out.width = r.frameWidth || out.width;
+        out.height = r.frameHeight || out.height;
+        out.fps = r.framesPerSecond || out.fps;
+        out.framesEncoded += r.framesEncoded || 0;
+        out.encoder = r.encoderImplementation || out.encoder;
+        out.qualityLimitationReason = r.qualityLimitationReason || out.qualityLimitationReason;
+        out.codec = codecName(report, r.codecId) || out.codec;
+      }
+    } else if (r.type === 'remote-inbound-rtp' && typeof r.roundTripTime === 'number') {
+      if (!rttIsVideo) rtt = r.roundTripTime * 1000;
+      if (r.kind === 'video') rttIsVideo = true;
+    }
+  });
+  out.rttMs = rtt != null ? rtt : candidatePairRttMs(report);
+  out.bitrateKbps = Math.round(out.bitrateKbps);
+  out.fps = Math.round(out.fps);
+  if (out.rttMs != null) out.rttMs = Math.round(out.rttMs);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Formatting
+
+export function fmtKbps(kbps) {
+  if (kbps == null) return '–';
+  return kbps >= 1000 ? `${(kbps / 1000).toFixed(2)} Mbit/s` : `${Math.round(kbps)} kbit/s`;
+}
+
+export function fmtMs(ms) {
+  return ms == null ? '–' : `${Math.round(ms)} ms`;
+}
+
+export function fmtRes(w, h) {
+  return w && h ? `${w}×${h}` : '–';
+}
+
+/** Sets the text of every [data-stat=name] element under root. */
+export function fillStats(root, values) {
+  for (const el of root.querySelectorAll('[data-stat]')) {
+    const v = values[el.dataset.stat];
+    setText(el, v == null || v === '' ? '–' : v);
+  }
+}
+
+/** Updates a status pill: data-status drives its colour. */
+export function setPill(pill, status, label) {
+  if (!pill) return;
+  pill.dataset.status = status;
+  setText(pill, label);
+}

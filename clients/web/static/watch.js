@@ -1,0 +1,285 @@
+// The player page, /watch/{room}: WHEP (RFC 9725) with up to four stage slots,
+// muted autoplay with a "Tap to unmute" button, a stats overlay, and the
+// "room" data channel. When nothing is live (404) it shows the offline state
+// and retries every few seconds; it reconnects when the connection fails.
+//
+// window.state (read by tests):
+//   status        "connecting" | "live" | "offline" | "error"
+//   framesDecoded sum over the video tracks of the current session
+//   width, height of the largest playing slot
+//   firstFrameMs  from the WHEP POST to framesDecoded > 0 (null before)
+//   codec         e.g. "VP8", "H264"
+//   packetsLost   audio + video
+//   error         message of the last error ("" when none)
+//   and: bitrateKbps, fps, latencyMs, rttMs, packetsLostPct, slots,
+//        channel (data channel readyState), messages (received on it), attempts
+
+import {
+  endpointURL,
+  errorMessage,
+  exchangeSDP,
+  fetchIceServers,
+  fillStats,
+  fmtKbps,
+  fmtMs,
+  fmtRes,
+  roomFromPath,
+  setPill,
+  setText,
+} from './common.js';
+import { RoomChannel } from './room-channel.js';
+import { Stage } from './stage.js';
+
+const OFFLINE_RETRY_MS = 3000;
+const ERROR_RETRY_MS = [3000, 5000, 10000, 15000];
+const DISCONNECTED_GRACE_MS = 5000;
+const CONNECT_TIMEOUT_MS = 15000;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  room: $('room-name'),
+  pill: $('status-pill'),
+  grid: $('stage-grid'),
+  message: $('player-message'),
+  unmute: $('unmute'),
+  statsToggle: $('stats-toggle'),
+  overlay: $('stats-overlay'),
+  note: $('retry-note'),
+  log: $('room-log'),
+};
+
+const state = {
+  status: 'connecting',
+  framesDecoded: 0,
+  width: 0,
+  height: 0,
+  firstFrameMs: null,
+  codec: '',
+  packetsLost: 0,
+  error: '',
+  bitrateKbps: 0,
+  fps: 0,
+  latencyMs: null,
+  rttMs: null,
+  packetsLostPct: 0,
+  slots: 0,
+  channel: 'closed',
+  messages: 0,
+  attempts: 0,
+};
+window.state = state;
+
+const room = roomFromPath('watch');
+const whepURL = room ? endpointURL('whep', room) : '';
+
+let session = null; // current WHEP Session
+let channel = null; // current RoomChannel
+let postedAt = 0; // performance.now() of the current WHEP POST
+let generation = 0; // bumps on every (re)connect; stale callbacks check it
+let retryTimer = 0;
+let retryAt = 0;
+let errorStreak = 0;
+let graceTimer = 0;
+let connectTimer = 0;
+
+const stage = new Stage(ui.grid, {
+  onChange: () => render(),
+});
+
+function setStatus(status, error = '') {
+  state.status = status;
+  state.error = error;
+  render();
+}
+
+function render() {
+  const labels = { connecting: 'Connecting', live: 'Live', offline: 'Offline', error: 'Error' };
+  setPill(ui.pill, state.status, labels[state.status] || state.status);
+  let msg = '';
+  if (!room) msg = 'No room in the address. Open /watch/<room>.';
+  else if (state.status === 'offline') msg = 'Offline — waiting for the stream';
+  else if (state.status === 'error') msg = state.error || 'Something went wrong';
+  else if (state.status === 'connecting') msg = 'Connecting…';
+  else if (state.status === 'live' && stage.activeCount === 0) msg = 'Waiting for video…';
+  setText(ui.message, msg);
+  ui.message.hidden = msg === '';
+  ui.message.dataset.kind = state.status;
+  ui.unmute.hidden = !(stage.muted && state.status === 'live' && stage.activeCount > 0);
+}
+
+function clearTimers() {
+  clearTimeout(retryTimer);
+  clearTimeout(graceTimer);
+  clearTimeout(connectTimer);
+  retryTimer = graceTimer = connectTimer = 0;
+  retryAt = 0;
+  setText(ui.note, '');
+}
+
+function teardown() {
+  generation++;
+  clearTimers();
+  if (session) session.close();
+  session = null;
+  channel = null;
+  stage.close();
+  state.channel = 'closed';
+  state.framesDecoded = 0;
+  state.firstFrameMs = null;
+}
+
+function scheduleRetry(ms) {
+  clearTimeout(retryTimer);
+  retryAt = Date.now() + ms;
+  retryTimer = setTimeout(connect, ms);
+  setText(ui.note, `Retrying in ${Math.ceil(ms / 1000)} s`);
+}
+
+/** Tears down the current session and connects again at once. */
+function reconnect(reason) {
+  console.info('watch: reconnecting:', reason);
+  teardown();
+  setStatus('connecting');
+  connect();
+}
+
+async function connect() {
+  clearTimers();
+  if (!room) {
+    setStatus('error', 'No room in the address.');
+    return;
+  }
+  teardown();
+  const gen = generation;
+  state.attempts++;
+  // While offline or failing, keep showing that state during the retry.
+  if (state.status !== 'offline' && state.status !== 'error') setStatus('connecting');
+
+  const iceServers = await fetchIceServers(whepURL);
+  if (gen !== generation) return;
+  const pc = stage.open({
+    iceServers,
+    beforeOffer: (pc) => {
+      channel = new RoomChannel(pc, { logElement: ui.log });
+      channel.on('open', () => (state.channel = 'open'));
+      channel.on('close', () => (state.channel = 'closed'));
+      channel.on('*', () => (state.messages = channel ? channel.received : state.messages));
+    },
+  });
+  state.channel = 'connecting';
+  pc.addEventListener('connectionstatechange', () => onConnectionState(pc, gen));
+
+  try {
+    const res = await exchangeSDP(whepURL, pc);
+    if (gen !== generation) {
+      res.session.close();
+      return;
+    }
+    session = res.session;
+    postedAt = res.postedAt;
+  } catch (err) {
+    if (gen !== generation) return;
+    stage.close();
+    if (err.status === 404) {
+      errorStreak = 0;
+      setStatus('offline');
+      scheduleRetry(OFFLINE_RETRY_MS);
+    } else {
+      setStatus('error', errorMessage(err));
+      scheduleRetry(ERROR_RETRY_MS[Math.min(errorStreak++, ERROR_RETRY_MS.length - 1)]);
+    }
+    return;
+  }
+  errorStreak = 0;
+  if (pc.connectionState !== 'connected') {
+    setStatus('connecting');
+    connectTimer = setTimeout(() => {
+      if (gen === generation && pc.connectionState !== 'connected') reconnect('connect timeout');
+    }, CONNECT_TIMEOUT_MS);
+  }
+}
+
+function onConnectionState(pc, gen) {
+  if (gen !== generation) return;
+  switch (pc.connectionState) {
+    case 'connected':
+      clearTimeout(graceTimer);
+      clearTimeout(connectTimer);
+      setStatus('live');
+      break;
+    case 'disconnected':
+      // Often recovers by itself; give it a moment.
+      clearTimeout(graceTimer);
+      graceTimer = setTimeout(() => {
+        if (gen === generation && pc.connectionState !== 'connected') reconnect('disconnected');
+      }, DISCONNECTED_GRACE_MS);
+      break;
+    case 'failed':
+      reconnect('connection failed');
+      break;
+  }
+}
+
+// Stats: fast until the first frame (so firstFrameMs is precise), then 1 s.
+async function statsLoop() {
+  const gen = generation;
+  const s = await stage.poll();
+  if (gen === generation && stage.pc) {
+    state.framesDecoded = s.framesDecoded;
+    state.width = s.width;
+    state.height = s.height;
+    state.fps = s.fps;
+    state.codec = s.codec;
+    state.packetsLost = s.packetsLost;
+    state.packetsLostPct = Math.round(s.packetsLostPct * 100) / 100;
+    state.bitrateKbps = s.bitrateKbps;
+    state.latencyMs = s.latencyMs;
+    state.rttMs = s.rttMs;
+    state.slots = s.slots;
+    if (state.firstFrameMs == null && s.framesDecoded > 0 && postedAt) {
+      state.firstFrameMs = Math.round(performance.now() - postedAt);
+    }
+    if (channel) state.messages = channel.received;
+    if (!ui.overlay.hidden) renderStats(s);
+    render();
+  }
+  if (retryAt) {
+    setText(ui.note, `Retrying in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s`);
+  }
+  setTimeout(statsLoop, state.firstFrameMs == null && stage.pc ? 50 : 1000);
+}
+
+function renderStats(s) {
+  fillStats(ui.overlay, {
+    latency: fmtMs(s.latencyMs),
+    bitrate: fmtKbps(s.bitrateKbps),
+    resolution: fmtRes(s.width, s.height),
+    fps: s.fps ? String(s.fps) : '',
+    frames: String(s.framesDecoded),
+    lost: `${s.packetsLost} (${s.packetsLostPct.toFixed(2)} %)`,
+    codec: s.codec,
+    rtt: fmtMs(s.rttMs),
+    first: state.firstFrameMs != null ? `${state.firstFrameMs} ms` : '',
+  });
+}
+
+ui.unmute.addEventListener('click', () => {
+  stage.setMuted(false);
+  render();
+});
+
+ui.statsToggle.addEventListener('click', () => {
+  ui.overlay.hidden = !ui.overlay.hidden;
+  ui.statsToggle.setAttribute('aria-pressed', String(!ui.overlay.hidden));
+  if (!ui.overlay.hidden) renderStats(stage.summary);
+});
+
+addEventListener('pagehide', () => {
+  if (session) session.close();
+});
+
+setText(ui.room, room || 'No room');
+document.title = room ? `${room} · onair` : 'onair';
+render();
+connect();
+statsLoop();

@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/onair-live/onair/cmd/onair/app"
+	"github.com/onair-live/onair/internal/browsertest"
+)
+
+// Two studio tabs go live as co-hosts through the real server, each sees the
+// other; a watch tab plays both side by side, follows a co-host leaving, goes
+// offline when the room ends and comes back when it is live again.
+func TestBrowserStudioAndWatch(t *testing.T) {
+	n := startNode(t, func(c *app.Config) { c.SFU.RepublishGrace = time.Second })
+	browser := browsertest.Launch(t)
+	num := browsertest.Num
+	live := func(s map[string]any) bool {
+		return s["status"] == "live" && num(s, "framesEncoded") > 0 && num(s, "bitrateKbps") > 0
+	}
+	hostA := browsertest.NewTab(t, browser)
+	browsertest.Navigate(t, hostA, n.base+"/studio/show?autostart=1&key=alice-key&res=360")
+	browsertest.WaitState(t, hostA, "", live, 60*time.Second)
+
+	viewer := browsertest.NewTab(t, browser)
+	browsertest.Navigate(t, viewer, n.base+"/watch/show")
+	st := browsertest.WaitState(t, viewer, "", func(s map[string]any) bool {
+		return s["status"] == "live" && num(s, "framesDecoded") > 0
+	}, 30*time.Second)
+	t.Logf("viewer, one host: firstFrameMs=%v codec=%v %vx%v", st["firstFrameMs"], st["codec"], st["width"], st["height"])
+	if num(st, "firstFrameMs") <= 0 || st["codec"] != "VP8" || num(st, "width") <= 0 {
+		t.Errorf("viewer state %v: want firstFrameMs > 0, codec VP8, width > 0", st)
+	}
+
+	hostB := browsertest.NewTab(t, browser)
+	browsertest.Navigate(t, hostB, n.base+"/studio/show?autostart=1&key=bob-key&res=360")
+	browsertest.WaitState(t, hostB, "", live, 60*time.Second)
+	sees := func(s map[string]any) bool { return num(s, "cohosts") == 1 && num(s, "cohostFramesDecoded") > 0 }
+	browsertest.WaitState(t, hostA, "", sees, 30*time.Second)
+	browsertest.WaitState(t, hostB, "", sees, 30*time.Second)
+	browsertest.FullScreenshot(t, hostA, "studio-live")
+
+	st = browsertest.WaitState(t, viewer, "", func(s map[string]any) bool {
+		return num(s, "slots") == 2 && s["channel"] == "open"
+	}, 30*time.Second)
+	_ = browsertest.Eval[bool](t, viewer, `document.getElementById('stats-toggle').click(), true`)
+	browsertest.WaitState(t, viewer, "", func(s map[string]any) bool { return num(s, "latencyMs") > 0 }, 10*time.Second)
+	time.Sleep(1100 * time.Millisecond) // one more stats round for the overlay
+	path := browsertest.Screenshot(t, viewer, "watch-two-slots")
+	t.Logf("watch page screenshot: %s", path)
+
+	// A co-host leaves: after the grace period the stage shows one slot again.
+	_ = browsertest.Eval[bool](t, hostB, `document.getElementById('golive').click(), true`)
+	browsertest.WaitState(t, hostB, "", func(s map[string]any) bool { return s["status"] == "offline" }, 10*time.Second)
+	browsertest.WaitState(t, viewer, "", func(s map[string]any) bool { return num(s, "slots") == 1 }, 15*time.Second)
+
+	// The room ends: the viewer waits offline, then plays again when it returns.
+	_ = browsertest.Eval[bool](t, hostA, `document.getElementById('golive').click(), true`)
+	browsertest.WaitState(t, viewer, "", func(s map[string]any) bool { return s["status"] == "offline" }, 20*time.Second)
+	_ = browsertest.Eval[bool](t, hostA, `document.getElementById('golive').click(), true`)
+	browsertest.WaitState(t, hostA, "", live, 30*time.Second)
+	browsertest.WaitState(t, viewer, "", func(s map[string]any) bool {
+		return s["status"] == "live" && num(s, "framesDecoded") > 30
+	}, 45*time.Second)
+
+	browsertest.Viewport(t, viewer, 375, 800, true)
+	time.Sleep(500 * time.Millisecond)
+	browsertest.NoSideScroll(t, viewer)
+	browsertest.Screenshot(t, viewer, "watch-live-375")
+}
