@@ -75,9 +75,9 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 	auth := []string{"Authorization", "Bearer alice-secret-key"}
 	cases := []struct {
 		name, method, path, ctype, body string
-		hdr                              []string
-		status                           int
-		detail                           string
+		hdr                             []string
+		status                          int
+		detail                          string
 	}{
 		{"malformed SDP", "POST", "/whip/other", "application/sdp", "this is not sdp", auth, 400, "offer"},
 		{"SDP without media", "POST", "/whip/other", "application/sdp", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", auth, 400, "no audio, video"},

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onair-live/onair/cmd/onair/app"
 	client "github.com/onair-live/onair/clients/go"
+	"github.com/onair-live/onair/cmd/onair/app"
 )
 
 // node is one onair server running in this test process.

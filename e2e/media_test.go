@@ -7,8 +7,8 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/onair-live/onair/cmd/onair/app"
 	client "github.com/onair-live/onair/clients/go"
+	"github.com/onair-live/onair/cmd/onair/app"
 )
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
