@@ -221,3 +221,15 @@ func (r *Router) info() RoomInfo {
 	}
 	return ri
 }
+
+// stop ends the room at shutdown: no grace timer outlives the SFU.
+func (r *Router) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ended = true
+	for _, s := range r.slots {
+		if s.grace != nil {
+			s.grace.Stop()
+		}
+	}
+}

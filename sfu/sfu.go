@@ -373,9 +373,16 @@ func (s *SFU) Close() error {
 	for _, sess := range s.sessions {
 		sessions = append(sessions, sess)
 	}
+	rooms := make([]*Router, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
 	s.mu.Unlock()
 	for _, sess := range sessions {
 		_ = sess.Close()
+	}
+	for _, r := range rooms {
+		r.stop()
 	}
 	return s.mux.Close()
 }
