@@ -91,3 +91,14 @@ func TestConfigRefusesWhatCannotWork(t *testing.T) {
 		}
 	}
 }
+
+// The documented example configuration is valid and documents every key.
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := Load([]string{"--config", "../../../deploy/onair.example.yaml"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StreamKeys["alice"] == "" || len(cfg.SFU.ICEServers) != 1 || cfg.SFU.RepublishGrace != 10*time.Second {
+		t.Fatalf("example config %+v", cfg)
+	}
+}
