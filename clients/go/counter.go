@@ -1,0 +1,44 @@
+package client
+
+import (
+	"strings"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+)
+
+// countingFactory builds, for one peer connection, an interceptor that counts
+// the RTP packets and bytes of each local stream into the senderCounters of
+// its kind. Registered first, it sits closest to the wire and so also sees
+// retransmissions and the header extensions the other interceptors add.
+type countingFactory struct {
+	video, audio *senderCounters
+}
+
+func (f *countingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &countingInterceptor{f: f}, nil
+}
+
+type countingInterceptor struct {
+	interceptor.NoOp
+	f *countingFactory
+}
+
+func (i *countingInterceptor) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	c := i.f.audio
+	if strings.HasPrefix(strings.ToLower(info.MimeType), "video/") {
+		c = i.f.video
+	}
+	if c == nil {
+		return w
+	}
+	c.ssrc.CompareAndSwap(0, info.SSRC)
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		n, err := w.Write(h, payload, a)
+		if err == nil {
+			c.packets.Add(1)
+			c.bytes.Add(uint64(h.MarshalSize() + len(payload)))
+		}
+		return n, err
+	})
+}

@@ -1,0 +1,23 @@
+// Package client is onair's Go client: a WHIP publisher and a WHEP viewer
+// (RFC 9725 and the WHEP draft), used by the end-to-end tests, the
+// benchmarks and onairctl.
+//
+// A Publisher sends the samples of up to two Sources (one video, one audio)
+// over one peer connection; a Source yields encoded samples paced against the
+// wall clock, read in a loop from an IVF, Annex-B H.264 or Ogg/Opus file, or
+// made up by a synthetic generator so that no file is needed.
+//
+// A Viewer receives the tracks of a room over one peer connection and keeps
+// per-track statistics (packets, bytes, sequence gaps, frames, keyframes,
+// time to the first packet and to the first keyframe) without allocating per
+// packet. It also opens the room's data channel (label "room").
+//
+// Signalling is non-trickle: the offer is sent once ICE gathering is
+// complete, the answer must be 201 Created with a Location header, and a
+// DELETE on that Location ends the session. Error answers are parsed from
+// application/problem+json (RFC 9457) into *HTTPError.
+//
+// With Options.LoopbackOnly the peer connection gathers only UDP4 host
+// candidates on the loopback interface and never sends mDNS queries, which is
+// what the tests need on a machine (or network namespace) with only lo.
+package client

@@ -1,0 +1,81 @@
+package client
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Options says where and how to connect. The zero HTTPClient means
+// http.DefaultClient.
+type Options struct {
+	// BaseURL is the server's root, e.g. "http://127.0.0.1:8080".
+	BaseURL string
+	// Room is the room id; it becomes the last path segment of the endpoint.
+	Room string
+	// Token is sent as "Authorization: Bearer <Token>" when not empty: the
+	// stream key for WHIP, a session token for a private room's WHEP.
+	Token string
+	// LoopbackOnly keeps ICE on the loopback interface: UDP4 host candidates
+	// on lo (loopback candidates included) and no mDNS.
+	LoopbackOnly bool
+	// HTTPClient sends the signalling requests.
+	HTTPClient *http.Client
+}
+
+func (o Options) httpClient() *http.Client {
+	if o.HTTPClient != nil {
+		return o.HTTPClient
+	}
+	return http.DefaultClient
+}
+
+// endpoint returns {BaseURL}/{kind}/{room}, kind being "whip" or "whep".
+func (o Options) endpoint(kind string) (*url.URL, error) {
+	if o.Room == "" {
+		return nil, errors.New("onair: Options.Room is empty")
+	}
+	u, err := url.Parse(strings.TrimRight(o.BaseURL, "/"))
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, errors.New("onair: Options.BaseURL must be an http or https URL")
+	}
+	return u.JoinPath(kind, o.Room), nil
+}
+
+// settingEngine returns the ICE settings that Options ask for.
+func (o Options) settingEngine() webrtc.SettingEngine {
+	var se webrtc.SettingEngine
+	if o.LoopbackOnly {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+	return se
+}
+
+// newAPI builds a pion API from a media engine whose codecs are already
+// registered. first, when not nil, is the innermost interceptor (closest to
+// the wire); the default ones (NACK, RTCP reports, TWCC) wrap it.
+func (o Options) newAPI(m *webrtc.MediaEngine, first interceptor.Factory) (*webrtc.API, error) {
+	reg := &interceptor.Registry{}
+	if first != nil {
+		reg.Add(first)
+	}
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(m),
+		webrtc.WithInterceptorRegistry(reg),
+		webrtc.WithSettingEngine(o.settingEngine()),
+	), nil
+}

@@ -1,0 +1,20 @@
+// Command onairctl is onair's client tool: it publishes over WHIP and watches
+// over WHEP, for trying a server out and for load.
+//
+//	onairctl publish --url http://127.0.0.1:8080 --room demo --key K [--video file.ivf|file.h264|synthetic|none] [--audio file.ogg|synthetic|none]
+//	onairctl watch --url http://127.0.0.1:8080 --room demo [--viewers N] [--slots 1] [--duration 30s] [--json]
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
