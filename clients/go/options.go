@@ -26,6 +26,9 @@ type Options struct {
 	LoopbackOnly bool
 	// HTTPClient sends the signalling requests.
 	HTTPClient *http.Client
+	// Interceptors are added closest to the wire, inside the default ones (NACK,
+	// RTCP reports, TWCC): a lossy or slow link in tests, say.
+	Interceptors []interceptor.Factory
 }
 
 func (o Options) httpClient() *http.Client {
@@ -69,6 +72,9 @@ func (o Options) newAPI(m *webrtc.MediaEngine, first interceptor.Factory) (*webr
 	reg := &interceptor.Registry{}
 	if first != nil {
 		reg.Add(first)
+	}
+	for _, f := range o.Interceptors {
+		reg.Add(f)
 	}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
