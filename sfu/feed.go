@@ -37,7 +37,6 @@ func (u *upstream) requestKeyframe() {
 type feed struct {
 	kind  webrtc.RTPCodecType
 	codec webrtc.RTPCodecCapability
-	ck    codecKind
 
 	up   atomic.Pointer[upstream]
 	subs atomic.Pointer[[]*downTrack] // copy-on-write: read without a lock per packet
@@ -45,7 +44,7 @@ type feed struct {
 }
 
 func newFeed(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *feed {
-	f := &feed{kind: kind, codec: codec, ck: codecFromMime(codec.MimeType)}
+	f := &feed{kind: kind, codec: codec}
 	f.subs.Store(&[]*downTrack{})
 	return f
 }

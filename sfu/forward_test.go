@@ -9,6 +9,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/onair-live/onair/internal/keyframe"
 )
 
 // sinkWriter is a TrackLocalWriter that records what a subscriber would be sent.
@@ -47,9 +49,10 @@ func newBoundDownTrack(t testing.TB, f *feed, w *sinkWriter, queue int, st *coun
 // vp8Packet is a marshalled RTP packet carrying a VP8 frame start.
 func vp8Packet(seq uint16, ts uint32, key bool) []byte {
 	payload := make([]byte, 1000)
-	payload[0] = 0x10 // S bit, partition 0
+	payload[0] = 0x10                                             // S bit, partition 0
+	copy(payload[1:], []byte{0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a}) // frame tag, start code
 	if !key {
-		payload[1] = 0x01 // P bit: inter frame
+		payload[1] |= 0x01 // P bit: inter frame
 	}
 	b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: ts, SSRC: 42, Marker: true}, Payload: payload}).Marshal()
 	return b
@@ -61,7 +64,7 @@ func inject(f *feed, u *upstream, raw []byte) {
 	n := copy(p.buf[:], raw)
 	hl, _ := p.hdr.Unmarshal(p.buf[:n])
 	p.payload = p.buf[hl:n]
-	p.keyframe = isKeyframe(f.ck, p.payload)
+	p.keyframe = keyframe.Is(f.codec.MimeType, p.payload)
 	p.src = u
 	f.forward(p)
 	p.release()

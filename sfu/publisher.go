@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/onair-live/onair/internal/keyframe"
 )
 
 // publisher reads one WHIP session's tracks into its slot's feeds.
@@ -49,7 +51,7 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 // subscribers.
 func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream) {
 	video := f.kind == webrtc.RTPCodecTypeVideo
-	ck := codecFromMime(remote.Codec().MimeType)
+	isKey := keyframe.Detector(remote.Codec().MimeType)
 	for {
 		pkt := getPacket()
 		n, _, err := remote.Read(pkt.buf[:])
@@ -69,7 +71,7 @@ func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream) {
 				media = media[:len(media)-pad]
 			}
 		}
-		pkt.keyframe = video && len(media) > 0 && isKeyframe(ck, media)
+		pkt.keyframe = video && isKey != nil && isKey(media)
 		pkt.src = u
 		p.stats.packetsIn.Add(1)
 		p.stats.bytesIn.Add(uint64(n))

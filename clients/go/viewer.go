@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/onair-live/onair/internal/keyframe"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -133,7 +134,7 @@ func (v *Viewer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			StreamID: remote.StreamID(), TrackID: remote.ID(),
 		},
 		video: remote.Kind() == webrtc.RTPCodecTypeVideo,
-		isKey: keyframeDetector(codec),
+		isKey: keyframe.Detector(codec),
 	}
 	v.mu.Lock()
 	if v.closed {

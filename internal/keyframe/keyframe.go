@@ -1,4 +1,7 @@
-package client
+// Package keyframe recognises the RTP packets that start a keyframe, so a
+// decoder can begin at them: the SFU gates new subscribers on them and the Go
+// client measures time to first frame with them.
+package keyframe
 
 import (
 	"encoding/binary"
@@ -7,10 +10,10 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// keyframeDetector returns the function that tells whether an RTP payload of
+// Detector returns the function that tells whether an RTP payload of
 // the given codec carries (the start of) a keyframe, or nil for codecs that
 // have none (audio).
-func keyframeDetector(mimeType string) func(payload []byte) bool {
+func Detector(mimeType string) func(payload []byte) bool {
 	switch strings.ToLower(mimeType) {
 	case strings.ToLower(webrtc.MimeTypeVP8):
 		return isVP8Keyframe
@@ -109,11 +112,27 @@ func isH264Keyframe(p []byte) bool {
 }
 
 // isVP9Keyframe reports whether payload starts a frame (B=1) that is not
-// inter-picture predicted (P=0), per the VP9 payload descriptor (RFC 9628
-// section 4.2). Best effort: with spatial layers every layer of a keyframe
-// counts, which is still one keyframe per RTP timestamp.
+// inter-picture predicted (P=0) on the base spatial layer, per the VP9 payload
+// descriptor (RFC 9628 section 4.2).
 func isVP9Keyframe(p []byte) bool {
-	return len(p) >= 1 && p[0]&0x40 == 0 && p[0]&0x08 != 0
+	if len(p) < 1 || p[0]&0x40 != 0 || p[0]&0x08 == 0 {
+		return false
+	}
+	if p[0]&0x20 == 0 { // no layer indices: base layer
+		return true
+	}
+	i := 1
+	if p[0]&0x80 != 0 { // I: picture id, 7 or 15 bits
+		if len(p) <= i {
+			return false
+		}
+		if p[i]&0x80 != 0 {
+			i += 2
+		} else {
+			i++
+		}
+	}
+	return len(p) > i && (p[i]>>1)&0x07 == 0 // spatial id 0
 }
 
 // isAV1Keyframe reports whether the aggregation header's N bit is set: the
@@ -121,4 +140,13 @@ func isVP9Keyframe(p []byte) bool {
 // RTP payload specification section 4.4). Best effort.
 func isAV1Keyframe(p []byte) bool {
 	return len(p) >= 1 && p[0]&0x08 != 0
+}
+
+// Is reports whether payload starts a keyframe of the codec; it is true for
+// codecs without keyframes (audio), whose every packet is a place to start.
+func Is(mimeType string, payload []byte) bool {
+	if d := Detector(mimeType); d != nil {
+		return d(payload)
+	}
+	return true
 }
