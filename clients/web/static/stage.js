@@ -36,11 +36,15 @@ export class Stage {
    * is the number of active slots (style.css lays the grid out from it).
    * caption(i): optional text shown on slot i's tile.
    * onChange(activeCount): called when slots appear or go idle.
+   * onFrame(slot): called when slot's video shows a frame of a new size: its
+   * first decoded frame, then on resolution changes. It comes before getStats
+   * reports the frame (the stats lag by up to a few tens of ms).
    * onAutoplayBlocked(): called when unmuted playback was refused.
    */
-  constructor(grid, { slots = STAGE_SLOTS, caption = null, onChange = null, onAutoplayBlocked = null } = {}) {
+  constructor(grid, { slots = STAGE_SLOTS, caption = null, onChange = null, onFrame = null, onAutoplayBlocked = null } = {}) {
     this.grid = grid;
     this.onChange = onChange;
+    this.onFrame = onFrame;
     this.onAutoplayBlocked = onAutoplayBlocked;
     this.muted = true;
     this.pc = null;
@@ -60,7 +64,10 @@ export class Stage {
       // The first decoded frame sets the size: show the tile without waiting
       // for the next stats sample.
       video.addEventListener('resize', () => {
-        if (video.videoWidth > 0) this.markFrame(tile);
+        if (video.videoWidth > 0 && video.srcObject) {
+          this.markFrame(tile);
+          if (this.onFrame) this.onFrame(i);
+        }
       });
       this.tiles.push(tile);
       grid.append(el);

@@ -75,15 +75,26 @@ const whepURL = room ? endpointURL('whep', room) : '';
 let session = null; // current WHEP Session
 let channel = null; // current RoomChannel
 let postedAt = 0; // performance.now() of the current WHEP POST
+let firstFrameAt = 0; // performance.now() of the session's first frame event
 let generation = 0; // bumps on every (re)connect; stale callbacks check it
 let retryTimer = 0;
 let retryAt = 0;
 let errorStreak = 0;
 let graceTimer = 0;
 let connectTimer = 0;
+let statsTimer = 0; // the next statsLoop
+let statsBusy = false; // a statsLoop is awaiting getStats
+let statsPending = false; // sample again as soon as it returns
 
 const stage = new Stage(ui.grid, {
   onChange: () => render(),
+  // A slot shows its first frame: note when, and confirm it with getStats at
+  // once instead of at the next tick of the stats loop.
+  onFrame: () => {
+    if (state.firstFrameMs != null || !stage.pc) return;
+    if (!firstFrameAt) firstFrameAt = performance.now();
+    statsSoon();
+  },
 });
 
 function setStatus(status, error = '') {
@@ -126,6 +137,8 @@ function teardown() {
   state.channel = 'closed';
   state.framesDecoded = 0;
   state.firstFrameMs = null;
+  postedAt = 0;
+  firstFrameAt = 0;
 }
 
 function scheduleRetry(ms) {
@@ -177,6 +190,8 @@ async function connect() {
     }
     session = res.session;
     postedAt = res.postedAt;
+    // Sample the stats every 50 ms from now on until the first frame.
+    statsSoon();
   } catch (err) {
     if (gen !== generation) return;
     stage.close();
@@ -220,8 +235,37 @@ function onConnectionState(pc, gen) {
   }
 }
 
-// Stats: fast until the first frame (so firstFrameMs is precise), then 1 s.
+/**
+ * Runs statsLoop now, or right after the sample in flight, instead of at its
+ * next tick (which may be up to 1 s away).
+ */
+function statsSoon() {
+  if (statsBusy) {
+    statsPending = true;
+    return;
+  }
+  clearTimeout(statsTimer);
+  statsTimer = setTimeout(statsLoop, 0);
+}
+
+// Stats: every 50 ms from the WHEP answer until the first frame (so
+// firstFrameMs is precise), then every 1 s. firstFrameMs is set together with
+// framesDecoded > 0, at the earlier of the first frame event and this sample.
 async function statsLoop() {
+  clearTimeout(statsTimer);
+  statsTimer = 0;
+  statsBusy = true;
+  try {
+    await sampleStats();
+  } finally {
+    statsBusy = false;
+  }
+  const fast = state.firstFrameMs == null && stage.pc;
+  statsTimer = setTimeout(statsLoop, statsPending ? 0 : fast ? 50 : 1000);
+  statsPending = false;
+}
+
+async function sampleStats() {
   const gen = generation;
   const s = await stage.poll();
   if (gen === generation && stage.pc) {
@@ -237,7 +281,9 @@ async function statsLoop() {
     state.rttMs = s.rttMs;
     state.slots = s.slots;
     if (state.firstFrameMs == null && s.framesDecoded > 0 && postedAt) {
-      state.firstFrameMs = Math.round(performance.now() - postedAt);
+      const now = performance.now();
+      const at = firstFrameAt && firstFrameAt >= postedAt && firstFrameAt < now ? firstFrameAt : now;
+      state.firstFrameMs = Math.round(at - postedAt);
     }
     if (channel) state.messages = channel.received;
     if (!ui.overlay.hidden) renderStats(s);
@@ -246,7 +292,6 @@ async function statsLoop() {
   if (retryAt) {
     setText(ui.note, `Retrying in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s`);
   }
-  setTimeout(statsLoop, state.firstFrameMs == null && stage.pc ? 50 : 1000);
 }
 
 function renderStats(s) {
