@@ -12,7 +12,7 @@ import (
 // other; a watch tab plays both side by side, follows a co-host leaving, goes
 // offline when the room ends and comes back when it is live again.
 func TestBrowserStudioAndWatch(t *testing.T) {
-	n := startNode(t, func(c *app.Config) { c.SFU.RepublishGrace = time.Second })
+	n := startNode(t, func(c *app.Config) { c.SFU.RepublishGrace = 3 * time.Second })
 	browser := browsertest.Launch(t)
 	num := browsertest.Num
 	live := func(s map[string]any) bool {
@@ -30,6 +30,19 @@ func TestBrowserStudioAndWatch(t *testing.T) {
 	t.Logf("viewer, one host: firstFrameMs=%v codec=%v %vx%v", st["firstFrameMs"], st["codec"], st["width"], st["height"])
 	if num(st, "firstFrameMs") <= 0 || st["codec"] != "VP8" || num(st, "width") <= 0 {
 		t.Errorf("viewer state %v: want firstFrameMs > 0, codec VP8, width > 0", st)
+	}
+
+	// Host A reloads the studio and goes live again with the same key: the viewer
+	// keeps its session and keeps decoding across the republish (continuous
+	// sequence numbers and timestamps, a fresh keyframe, no reconnect).
+	before := browsertest.Eval[map[string]any](t, viewer, "window.state")
+	browsertest.Navigate(t, hostA, n.base+"/studio/show?autostart=1&key=alice-key&res=360")
+	browsertest.WaitState(t, hostA, "", live, 60*time.Second)
+	st = browsertest.WaitState(t, viewer, "", func(s map[string]any) bool {
+		return num(s, "framesDecoded") > num(before, "framesDecoded")+90
+	}, 30*time.Second)
+	if num(st, "attempts") != num(before, "attempts") || num(st, "slots") != 1 {
+		t.Errorf("the viewer reconnected or lost a slot across the republish: before %v after %v", before, st)
 	}
 
 	hostB := browsertest.NewTab(t, browser)

@@ -33,7 +33,7 @@ func startNATS(t *testing.T) string {
 // room as `system` envelopes on the room's subject, and keeps them in JetStream.
 func TestLifecycleEventsOnNATS(t *testing.T) {
 	url := startNATS(t)
-	n := startNode(t, func(c *app.Config) { c.NATS = url; c.SFU.RepublishGrace = 200 * time.Millisecond })
+	n := startNode(t, func(c *app.Config) { c.NATS = url; c.SFU.RepublishGrace = time.Second })
 	nc, err := nats.Connect(url)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,10 @@ func TestLifecycleEventsOnNATS(t *testing.T) {
 	}
 	defer sub.Unsubscribe()
 
+	// A republish within the grace period is no new co-host: no second join.
 	p := publishSynthetic(t, n, "events", "k-events-1", 30, false)
+	_ = p.Close()
+	p = publishSynthetic(t, n, "events", "k-events-1", 30, false)
 	_ = p.Close()
 	var got []string
 	deadline := time.After(10 * time.Second)
@@ -69,6 +72,11 @@ func TestLifecycleEventsOnNATS(t *testing.T) {
 	}
 	if want := "live_started cohost_joined cohost_left live_ended"; strings.Join(got, " ") != want {
 		t.Fatalf("events %v, want %s", got, want)
+	}
+	select {
+	case m := <-msgs:
+		t.Fatalf("unexpected event after the end: %s", m.Data)
+	case <-time.After(300 * time.Millisecond):
 	}
 	js, _ := nc.JetStream()
 	info, err := js.StreamInfo("ROOMS")

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -83,10 +84,27 @@ func TestNegotiationRefusals(t *testing.T) {
 	status, hdr, body = do(t, "POST", n.base+"/whep/vp8room", "application/sdp", h265Only+"a=recvonly\r\n")
 	wantProblem(t, "player without the room's codec", status, hdr, body, 406, "VP8")
 
+	// A room that went live with audio only is a VP8 room: an H.264 republish
+	// into the same slot is refused, never forwarded under the wrong codec.
+	audioOnly, err := client.Publish(testContext(t, 10*time.Second), n.opts("audioonly", "k-audio-1"), nil, client.NewSyntheticOpus())
+	if err != nil {
+		t.Fatalf("audio-only publish: %v", err)
+	}
+	t.Cleanup(func() { _ = audioOnly.Close() })
+	h264, err := client.OpenH264(encode(t, "r.h264", "-c:v", "libx264", "-profile:v", "baseline", "-g", "30", "-bsf:v", "h264_mp4toannexb", "-f", "h264"), 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.Publish(testContext(t, 10*time.Second), n.opts("audioonly", "k-audio-1"), h264, nil)
+	var he *client.HTTPError
+	if !errors.As(err, &he) || he.Status != 406 || !strings.Contains(he.Detail, "VP8") {
+		t.Fatalf("H.264 republish into a VP8 room: %v", err)
+	}
+
 	offer := makeOffer(t, webrtc.RTPTransceiverDirectionSendonly)
 	status, hdr, body = do(t, "POST", n.base+"/whip/vp8room", "application/sdp", offer, "Authorization", "Bearer k-second-1")
 	wantProblem(t, "co-host over the cap", status, hdr, body, 409, "co-hosts are live")
-	if st := n.app.SFU().Stats(); st.Publishers != 1 || st.Rooms != 1 {
+	if st := n.app.SFU().Stats(); st.Publishers != 2 || st.Rooms != 2 {
 		t.Fatalf("refusals left state behind: %+v", st)
 	}
 }

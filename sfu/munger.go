@@ -6,7 +6,7 @@ package sfu
 type munger struct {
 	started   bool
 	src       *upstream
-	firstIn   uint16 // first upstream seq forwarded from src; older packets are dropped
+	gate      uint16 // upstream seqs at or before the switch point are dropped
 	seqOffset uint16
 	tsOffset  uint32
 	lastSeq   uint16 // highest seq sent
@@ -32,14 +32,22 @@ func (m *munger) switchTo(src *upstream, seq uint16, ts uint32, now int64) {
 	}
 	m.started = true
 	m.src = src
-	m.firstIn = seq
+	m.gate = seq - 1
 }
+
+// gateLag keeps the switch-point gate this far behind the newest packet, so it
+// drops stragglers from before a switch but never, as 16-bit arithmetic wraps,
+// the stream itself.
+const gateLag = 0x1000
 
 // rewrite maps a packet from the followed upstream; ok is false for packets that
 // precede the switch point and must not be sent.
 func (m *munger) rewrite(seq uint16, ts uint32, now int64) (outSeq uint16, outTs uint32, ok bool) {
-	if seq != m.firstIn && !seqNewer(seq, m.firstIn) {
+	if !seqNewer(seq, m.gate) {
 		return 0, 0, false
+	}
+	if seq-m.gate > gateLag {
+		m.gate = seq - gateLag
 	}
 	outSeq, outTs = seq+m.seqOffset, ts+m.tsOffset
 	if seqNewer(outSeq, m.lastSeq) || m.lastAt == 0 {

@@ -66,3 +66,27 @@ func TestSeqNewer(t *testing.T) {
 		}
 	}
 }
+
+// A long stream from one upstream is never cut off as sequence numbers wrap.
+func TestMungerLongStreamAcrossWraps(t *testing.T) {
+	var m munger
+	m.clockRate = 90000
+	m.switchTo(&upstream{}, 100, 0, 1)
+	prev := uint16(0)
+	for i := range 200_000 {
+		seq := uint16(100 + i)
+		out, _, ok := m.rewrite(seq, uint32(i)*3000, int64(i+1))
+		if !ok {
+			t.Fatalf("packet %d (seq %d) dropped", i, seq)
+		}
+		if i > 0 && out != prev+1 {
+			t.Fatalf("packet %d: out seq %d after %d", i, out, prev)
+		}
+		prev = out
+		if i%1000 == 999 { // a straggler from long ago is still refused
+			if _, _, ok := m.rewrite(seq-0x2000, 0, int64(i+1)); ok {
+				t.Fatalf("straggler %d packets old forwarded at %d", 0x2000, i)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"strings"
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
@@ -40,6 +41,11 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 	f := p.slot.audio
 	if kind == webrtc.RTPCodecTypeVideo {
 		f = p.slot.video
+	}
+	if !strings.EqualFold(remote.Codec().MimeType, f.codec.MimeType) {
+		// Negotiation allows only the slot's codec; never forward another under its name.
+		discard(remote)
+		return
 	}
 	u := &upstream{pc: p.sess.pc, ssrc: uint32(remote.SSRC()), throttle: p.cfg.PLIThrottle, stats: p.stats}
 	f.up.Store(u)

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -59,6 +60,7 @@ type Router struct {
 	slots     []*slot
 	subs      map[*subscriber]struct{}
 	videoMime string // the room's video codec, fixed by its first publisher
+	pending   int    // publishers negotiating; a router with some is not dropped
 	ended     bool
 }
 
@@ -89,14 +91,24 @@ func codecName(mime string) string {
 }
 
 // addPublisher puts p on the stage: into its identity's slot when one exists (a
-// republish or a takeover), otherwise into a new slot. It returns the publisher
-// taken over, which the caller closes.
-func (r *Router) addPublisher(p *publisher, videoMime string) (old *publisher, started bool, err error) {
+// republish or a takeover), otherwise into a new slot. The room's video codec is
+// fixed by its first publisher (VP8 when that one sends no video), so every
+// subscriber's downstream tracks can carry every co-host. It returns the
+// publisher taken over, which the caller closes, and emits the stage events.
+func (r *Router) addPublisher(p *publisher, videoMime string) (old *publisher, err error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.pending--
 	if r.ended {
-		return nil, false, fmt.Errorf("%w: the room has just ended, publish again", ErrNotLive)
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%w: the room has just ended, publish again", ErrNotLive)
 	}
+	if r.videoMime == "" {
+		r.videoMime = cmp.Or(videoMime, strings.ToLower(webrtc.MimeTypeVP8))
+	} else if videoMime != "" && videoMime != r.videoMime {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("%w: this room is live in %s; publish %s to join its stage", ErrNoCommonCodec, codecName(r.videoMime), codecName(r.videoMime))
+	}
+	var events []func(Observer)
 	if i := slices.IndexFunc(r.slots, func(s *slot) bool { return s.identity == p.sess.Identity }); i >= 0 {
 		s := r.slots[i]
 		if s.grace != nil {
@@ -104,27 +116,28 @@ func (r *Router) addPublisher(p *publisher, videoMime string) (old *publisher, s
 			s.grace = nil
 		}
 		old, s.pub, p.slot = s.pub, p, s
-		return old, false, nil
+	} else {
+		if len(r.slots) >= r.sfu.cfg.MaxPublishers {
+			r.mu.Unlock()
+			return nil, fmt.Errorf("%w: %d co-hosts are live in this room already", ErrStageFull, len(r.slots))
+		}
+		vc, _ := capability(r.videoMime)
+		ac, _ := capability(webrtc.MimeTypeOpus)
+		s := &slot{identity: p.sess.Identity, pub: p,
+			video: newFeed(webrtc.RTPCodecTypeVideo, vc), audio: newFeed(webrtc.RTPCodecTypeAudio, ac)}
+		r.slots = append(r.slots, s)
+		p.slot = s
+		for sub := range r.subs {
+			sub.assign(s)
+		}
+		if len(r.slots) == 1 {
+			events = append(events, func(o Observer) { o.RoomStarted(r.id) })
+		}
+		id := s.identity
+		events = append(events, func(o Observer) { o.PublisherJoined(r.id, id) })
 	}
-	if len(r.slots) >= r.sfu.cfg.MaxPublishers {
-		return nil, false, fmt.Errorf("%w: %d co-hosts are live in this room already", ErrStageFull, len(r.slots))
-	}
-	if r.videoMime == "" && videoMime != "" {
-		r.videoMime = videoMime
-	}
-	vc, _ := capability(r.videoMime)
-	if r.videoMime == "" {
-		vc, _ = capability(webrtc.MimeTypeVP8)
-	}
-	ac, _ := capability(webrtc.MimeTypeOpus)
-	s := &slot{identity: p.sess.Identity, pub: p,
-		video: newFeed(webrtc.RTPCodecTypeVideo, vc), audio: newFeed(webrtc.RTPCodecTypeAudio, ac)}
-	r.slots = append(r.slots, s)
-	p.slot = s
-	for sub := range r.subs {
-		sub.assign(s)
-	}
-	return nil, len(r.slots) == 1, nil
+	r.sfu.emitUnlocking(&r.mu, events)
+	return old, nil
 }
 
 // publisherLeft starts the slot's grace period if p still holds it.
@@ -151,23 +164,22 @@ func (r *Router) expire(s *slot) {
 	for sub := range r.subs {
 		sub.unassign(s, r.slots)
 	}
+	events := []func(Observer){func(o Observer) { o.PublisherLeft(r.id, s.identity) }}
 	var closing []*subscriber
-	if len(r.slots) == 0 {
+	ended := len(r.slots) == 0
+	if ended {
 		r.ended = true
 		for sub := range r.subs {
 			closing = append(closing, sub)
 		}
+		events = append(events, func(o Observer) { o.RoomEnded(r.id) })
 	}
-	ended := r.ended
-	r.mu.Unlock()
-
-	r.sfu.notify(func(o Observer) { o.PublisherLeft(r.id, s.identity) })
+	r.sfu.emitUnlocking(&r.mu, events)
 	if ended {
 		r.sfu.removeRoom(r)
 		for _, sub := range closing {
 			_ = sub.sess.Close()
 		}
-		r.sfu.notify(func(o Observer) { o.RoomEnded(r.id) })
 	}
 }
 
@@ -232,4 +244,10 @@ func (r *Router) stop() {
 			s.grace.Stop()
 		}
 	}
+}
+
+func (r *Router) isEnded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ended
 }

@@ -124,6 +124,9 @@ func (s *Session) Patch(ctx context.Context, ifMatch, frag string) (answer strin
 		}
 		answer, err = s.restartICE(ctx, remote.SDP, f)
 		if err != nil {
+			// Half-restarted ICE cannot be recovered by the client: end the session
+			// so it publishes or plays anew.
+			go s.Close()
 			return "", "", err
 		}
 		s.etag = newETag()

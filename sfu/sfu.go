@@ -92,13 +92,21 @@ func (s *SFU) rtcConfig() webrtc.Configuration {
 	return c
 }
 
-func (s *SFU) notify(f func(Observer)) {
-	if s.obs == nil {
+// emitUnlocking releases a router's lock and delivers its events in the order the
+// stage changed: obsMu is taken before the router unlocks, so a later change of
+// the same room (even by a new router) cannot overtake these events. Lock order:
+// Router.mu → obsMu; observers must not call back into the SFU.
+func (s *SFU) emitUnlocking(mu *sync.Mutex, events []func(Observer)) {
+	if s.obs == nil || len(events) == 0 {
+		mu.Unlock()
 		return
 	}
 	s.obsMu.Lock()
+	mu.Unlock()
 	defer s.obsMu.Unlock()
-	f(s.obs)
+	for _, e := range events {
+		e(s.obs)
+	}
 }
 
 func (s *SFU) router(room string, create bool) (*Router, error) {
@@ -108,9 +116,14 @@ func (s *SFU) router(room string, create bool) (*Router, error) {
 		return nil, ErrClosed
 	}
 	r := s.rooms[room]
-	if r == nil && create {
+	if create && (r == nil || r.isEnded()) {
 		r = &Router{id: room, sfu: s, log: s.log.With("room", room)}
 		s.rooms[room] = r
+	}
+	if create {
+		r.mu.Lock()
+		r.pending++
+		r.mu.Unlock()
 	}
 	return r, nil
 }
@@ -123,10 +136,12 @@ func (s *SFU) removeRoom(r *Router) {
 	}
 }
 
-// dropIfEmpty removes a router that never got a publisher (its publish failed).
-func (s *SFU) dropIfEmpty(r *Router) {
+// release gives up a Publish call's claim on a router, and removes the router if
+// no publisher is on it or on its way (the publish failed).
+func (s *SFU) release(r *Router) {
 	r.mu.Lock()
-	empty := len(r.slots) == 0 && !r.ended
+	r.pending--
+	empty := len(r.slots) == 0 && r.pending == 0 && !r.ended
 	if empty {
 		r.ended = true
 	}
@@ -136,10 +151,20 @@ func (s *SFU) dropIfEmpty(r *Router) {
 	}
 }
 
-func (s *SFU) track(sess *Session) {
+// track makes a session findable; one that finishes negotiating after Close is
+// closed instead.
+func (s *SFU) track(sess *Session) error {
 	s.mu.Lock()
-	s.sessions[sess.ID] = sess
+	closed := s.closed
+	if !closed {
+		s.sessions[sess.ID] = sess
+	}
 	s.mu.Unlock()
+	if closed {
+		_ = sess.Close()
+		return ErrClosed
+	}
+	return nil
 }
 
 func (s *SFU) untrack(sess *Session) {
@@ -189,19 +214,22 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 	if err != nil {
 		return nil, "", err
 	}
+	defer s.release(r)
 	mime, err := r.chooseVideo(info, identity)
 	if err != nil {
-		s.dropIfEmpty(r)
 		return nil, "", err
 	}
 	pc, err := s.newPeer(mime)
 	if err != nil {
-		s.dropIfEmpty(r)
 		return nil, "", err
 	}
 	sess := &Session{ID: newSessionID(), Room: room, Role: RolePublisher, Identity: identity, pc: pc, etag: newETag(), done: make(chan struct{})}
-	sess.acceptDataChannel()
 	p := &publisher{sess: sess, router: r, ready: make(chan struct{}), stats: &s.stats, cfg: s.cfg}
+	sess.cleanup = func() {
+		s.untrack(sess)
+		r.publisherLeft(p)
+	}
+	sess.acceptDataChannel()
 	pc.OnTrack(p.onTrack)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("publisher state", "room", room, "session", sess.ID, "state", st.String())
@@ -211,30 +239,26 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 	})
 	answer, err := s.negotiate(ctx, pc, offer)
 	if err != nil {
-		_ = pc.Close()
-		s.dropIfEmpty(r)
+		_ = sess.Close()
 		return nil, "", err
 	}
-	old, started, err := r.addPublisher(p, mime)
+	old, err := r.addPublisher(p, mime)
 	if err != nil {
-		_ = pc.Close()
-		s.dropIfEmpty(r)
+		_ = sess.Close()
 		return nil, "", err
-	}
-	sess.cleanup = func() {
-		s.untrack(sess)
-		r.publisherLeft(p)
 	}
 	close(p.ready)
-	s.track(sess)
 	if old != nil {
 		_ = old.sess.Close()
 	}
-	if started {
-		s.notify(func(o Observer) { o.RoomStarted(room) })
+	select {
+	case <-sess.done: // the peer went away while it was being added
+		r.publisherLeft(p)
+		return nil, "", fmt.Errorf("%w: the connection closed during negotiation", ErrBadOffer)
+	default:
 	}
-	if old == nil {
-		s.notify(func(o Observer) { o.PublisherJoined(room, identity) })
+	if err := s.track(sess); err != nil {
+		return nil, "", err
 	}
 	s.log.Info("publisher joined", "room", room, "session", sess.ID, "video", mime, "takeover", old != nil)
 	return sess, answer, nil
@@ -287,9 +311,13 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 		}
 		sub.pairs = append(sub.pairs, p)
 	}
-	fail := func(err error) (*Session, string, error) {
+	sess.cleanup = func() {
+		s.untrack(sess)
+		r.removeSubscriber(sub)
 		sub.close()
-		_ = pc.Close()
+	}
+	fail := func(err error) (*Session, string, error) {
+		_ = sess.Close()
 		return nil, "", err
 	}
 	for _, d := range sub.downTracks() {
@@ -316,12 +344,15 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 	if err := r.addSubscriber(sub); err != nil {
 		return fail(fmt.Errorf("%w: room %q is not live right now", err, room))
 	}
-	sess.cleanup = func() {
-		s.untrack(sess)
+	select {
+	case <-sess.done: // closed while being added: take it off again
 		r.removeSubscriber(sub)
-		sub.close()
+		return nil, "", fmt.Errorf("%w: the connection closed during negotiation", ErrBadOffer)
+	default:
 	}
-	s.track(sess)
+	if err := s.track(sess); err != nil {
+		return nil, "", err
+	}
 	return sess, answer, nil
 }
 

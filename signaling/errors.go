@@ -1,6 +1,8 @@
 package signaling
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -36,21 +38,24 @@ var statusTable = []struct {
 	err    error
 	status int
 	title  string
+	detail string // replaces the error text where that means nothing to a person
 }{
-	{room.ErrBadID, http.StatusBadRequest, "Bad room name"},
-	{sfu.ErrBadOffer, http.StatusBadRequest, "Bad SDP offer"},
-	{sfu.ErrBadCandidate, http.StatusBadRequest, "Bad ICE fragment"},
-	{sfu.ErrNoCommonCodec, http.StatusNotAcceptable, "No codec in common"},
-	{sfu.ErrNotLive, http.StatusNotFound, "Room is not live"},
-	{sfu.ErrSessionNotFound, http.StatusNotFound, "Session not found"},
-	{ErrSessionGone, http.StatusNotFound, "Session not found"},
-	{sfu.ErrETagMismatch, http.StatusPreconditionFailed, "ICE session changed"},
-	{sfu.ErrStageFull, http.StatusConflict, "Stage is full"},
-	{sfu.ErrClosed, http.StatusServiceUnavailable, "Server is shutting down"},
-	{ErrNoKey, http.StatusUnauthorized, "Stream key required"},
-	{ErrWrongKey, http.StatusForbidden, "Stream key rejected"},
-	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "Request too large"},
-	{ErrBadMediaType, http.StatusUnsupportedMediaType, "Unsupported content type"},
+	{room.ErrBadID, http.StatusBadRequest, "Bad room name", ""},
+	{sfu.ErrBadOffer, http.StatusBadRequest, "Bad SDP offer", ""},
+	{sfu.ErrBadCandidate, http.StatusBadRequest, "Bad ICE fragment", ""},
+	{sfu.ErrNoCommonCodec, http.StatusNotAcceptable, "No codec in common", ""},
+	{sfu.ErrNotLive, http.StatusNotFound, "Room is not live", ""},
+	{sfu.ErrSessionNotFound, http.StatusNotFound, "Session not found", ""},
+	{ErrSessionGone, http.StatusNotFound, "Session not found", ""},
+	{sfu.ErrETagMismatch, http.StatusPreconditionFailed, "ICE session changed", ""},
+	{sfu.ErrStageFull, http.StatusConflict, "Stage is full", ""},
+	{sfu.ErrClosed, http.StatusServiceUnavailable, "Server is shutting down", ""},
+	{context.DeadlineExceeded, http.StatusServiceUnavailable, "Timed out", "the server took too long to answer (ICE gathering); try again"},
+	{context.Canceled, 499, "Request cancelled", "the request was cancelled"},
+	{ErrNoKey, http.StatusUnauthorized, "Stream key required", ""},
+	{ErrWrongKey, http.StatusForbidden, "Stream key rejected", ""},
+	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "Request too large", ""},
+	{ErrBadMediaType, http.StatusUnsupportedMediaType, "Unsupported content type", ""},
 }
 
 // writeProblem answers err as application/problem+json.
@@ -68,7 +73,7 @@ func writeProblem(c echo.Context, err error) error {
 		matched := false
 		for _, row := range statusTable {
 			if errors.Is(err, row.err) {
-				p.Status, p.Title, p.Detail = row.status, row.title, humanize(err)
+				p.Status, p.Title, p.Detail = row.status, row.title, cmp.Or(row.detail, humanize(err))
 				matched = true
 				break
 			}
