@@ -14,14 +14,14 @@ import (
 // the given codec carries (the start of) a keyframe, or nil for codecs that
 // have none (audio).
 func Detector(mimeType string) func(payload []byte) bool {
-	switch strings.ToLower(mimeType) {
-	case strings.ToLower(webrtc.MimeTypeVP8):
+	switch {
+	case strings.EqualFold(mimeType, webrtc.MimeTypeVP8):
 		return isVP8Keyframe
-	case strings.ToLower(webrtc.MimeTypeH264):
+	case strings.EqualFold(mimeType, webrtc.MimeTypeH264):
 		return isH264Keyframe
-	case strings.ToLower(webrtc.MimeTypeVP9):
+	case strings.EqualFold(mimeType, webrtc.MimeTypeVP9):
 		return isVP9Keyframe
-	case strings.ToLower(webrtc.MimeTypeAV1):
+	case strings.EqualFold(mimeType, webrtc.MimeTypeAV1):
 		return isAV1Keyframe
 	}
 	return nil

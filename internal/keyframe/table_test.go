@@ -51,3 +51,10 @@ func FuzzIsKeyframe(f *testing.F) {
 		_ = Is(mimes[int(c)%len(mimes)], p)
 	})
 }
+
+func TestIsDoesNotAllocate(t *testing.T) {
+	p := []byte{0x10, 0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a}
+	if n := testing.AllocsPerRun(100, func() { _ = Is("video/VP8", p) }); n != 0 {
+		t.Fatalf("Is allocates %v times per call", n)
+	}
+}
