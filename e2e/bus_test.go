@@ -112,7 +112,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Fatalf("healthz %d %s", status, body)
 	}
 	status, _, body = do(t, "GET", n.base+"/api/rooms", "", "")
-	if status != 200 || !strings.Contains(body, `"id":"metrics"`) || !strings.Contains(body, `"subscribers":1`) {
+	if status != 200 || !strings.Contains(body, `"id":"metrics"`) || !strings.Contains(body, `"viewers":1`) {
 		t.Fatalf("rooms %d %s", status, body)
 	}
 }

@@ -19,6 +19,7 @@ import (
 // node is one onair server running in this test process.
 type node struct {
 	app  *app.App
+	cfg  app.Config
 	base string
 }
 
@@ -59,7 +60,7 @@ func startNode(t testing.TB, edit func(*app.Config)) *node {
 			t.Errorf("node did not stop within 15 s")
 		}
 	})
-	return &node{app: a, base: "http://" + a.Addr().String()}
+	return &node{app: a, cfg: cfg, base: "http://" + a.Addr().String()}
 }
 
 type testWriter struct{ t testing.TB }

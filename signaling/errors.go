@@ -1,17 +1,20 @@
 package signaling
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
+	"github.com/onair-live/onair/store"
 )
 
 // Edge errors that have no home in a domain package.
@@ -53,6 +56,21 @@ var statusTable = []struct {
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "Timed out", "the server took too long to answer (ICE gathering); try again"},
 	{context.Canceled, 499, "Request cancelled", "the request was cancelled"},
 	{ErrNoKey, http.StatusUnauthorized, "Stream key required", ""},
+	{account.ErrNoStreamKey, http.StatusUnauthorized, "Stream key required", "publishing needs the room's stream key: send it as Authorization: Bearer <key>"},
+	{account.ErrWrongStreamKey, http.StatusForbidden, "Stream key rejected", ""},
+	{account.ErrBanned, http.StatusForbidden, "Banned", ""},
+	{account.ErrUnauthenticated, http.StatusUnauthorized, "Login required", "log in first"},
+	{account.ErrTokenInvalid, http.StatusUnauthorized, "Session expired", ""},
+	{account.ErrBadCredentials, http.StatusUnauthorized, "Login failed", ""},
+	{account.ErrForbidden, http.StatusForbidden, "Forbidden", ""},
+	{account.ErrRateLimited, http.StatusTooManyRequests, "Too many attempts", ""},
+	{account.ErrBadName, http.StatusBadRequest, "Bad name", ""},
+	{account.ErrWeakPassword, http.StatusBadRequest, "Weak password", ""},
+	{account.ErrNameTaken, http.StatusConflict, "Name taken", ""},
+	{store.ErrNotFound, http.StatusNotFound, "Not found", ""},
+	{store.ErrConflict, http.StatusConflict, "Conflict", ""},
+	{store.ErrInvalid, http.StatusBadRequest, "Invalid value", ""},
+	{ErrBadRequest, http.StatusBadRequest, "Bad request", ""},
 	{ErrWrongKey, http.StatusForbidden, "Stream key rejected", ""},
 	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "Request too large", ""},
 	{ErrBadMediaType, http.StatusUnsupportedMediaType, "Unsupported content type", ""},
@@ -73,7 +91,10 @@ func writeProblem(c echo.Context, err error) error {
 		matched := false
 		for _, row := range statusTable {
 			if errors.Is(err, row.err) {
-				p.Status, p.Title, p.Detail = row.status, row.title, cmp.Or(row.detail, humanize(err))
+				p.Status, p.Title, p.Detail = row.status, row.title, humanize(err)
+				if row.detail != "" && err.Error() == row.err.Error() {
+					p.Detail = row.detail // the bare sentinel says too little
+				}
 				matched = true
 				break
 			}
@@ -81,6 +102,11 @@ func writeProblem(c echo.Context, err error) error {
 		if !matched {
 			c.Logger().Error(err)
 		}
+	}
+	var rl *account.RateLimitError
+	if errors.As(err, &rl) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(rl.RetryAfterSeconds))
+		p.Detail = fmt.Sprintf("too many attempts; try again in %d s", rl.RetryAfterSeconds)
 	}
 	if p.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="onair"`)
@@ -93,7 +119,7 @@ func writeProblem(c echo.Context, err error) error {
 // person reading the problem detail.
 func humanize(err error) string {
 	msg := err.Error()
-	for _, prefix := range []string{"sfu: ", "room: "} {
+	for _, prefix := range []string{"sfu: ", "room: ", "account: ", "store: "} {
 		msg = strings.ReplaceAll(msg, prefix, "")
 	}
 	return msg

@@ -16,6 +16,7 @@ import (
 
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
+	"github.com/onair-live/onair/store"
 )
 
 // Config tunes the edge. Zero values mean the defaults.
@@ -35,17 +36,26 @@ type MediaPlane interface {
 type Deps struct {
 	Media MediaPlane
 	Keys  KeyChecker
-	Pages fs.FS // studio.html, watch.html and static/
-	Log   *slog.Logger
+	// Accounts, Records and Viewers serve the REST API; without them only the
+	// media endpoints, pages and /api/rooms answer.
+	Accounts Accounts
+	Records  Records
+	Viewers  Viewers
+	Pages    fs.FS // studio.html, watch.html and static/
+	Log      *slog.Logger
 	// Ready reports readiness for /healthz; nil means always ready.
 	Ready func(context.Context) error
 }
 
 // Server is the HTTP edge.
 type Server struct {
-	e    *echo.Echo
-	log  *slog.Logger
-	http *http.Server
+	e        *echo.Echo
+	log      *slog.Logger
+	http     *http.Server
+	media    MediaPlane
+	accounts Accounts
+	records  Records
+	viewers  Viewers
 }
 
 // New builds the routes.
@@ -61,12 +71,12 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http")}
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
 		{prefix: "/whip", role: sfu.RolePublisher, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout},
-		{prefix: "/whep", role: sfu.RoleSubscriber, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout},
+		{prefix: "/whep", role: sfu.RoleSubscriber, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout, records: d.Records, accounts: d.Accounts},
 	} {
 		r.routes(e)
 	}
@@ -82,9 +92,22 @@ func New(cfg Config, d Deps) *Server {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
-	e.GET("/api/rooms", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]any{"rooms": d.Media.Rooms()})
-	})
+	api := e.Group("/api", s.authenticate)
+	api.GET("/rooms", s.liveRooms)
+	api.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
+	if d.Accounts != nil && d.Records != nil {
+		api.POST("/auth/signup", s.signup)
+		api.POST("/auth/login", s.login)
+		api.POST("/auth/logout", s.logout, require(store.RoleViewer))
+		api.GET("/me", s.me, require(store.RoleViewer))
+		api.POST("/me/stream-key", s.rotateKey, require(store.RoleStreamer))
+		api.GET("/rooms/:room", s.getRoom)
+		api.PATCH("/rooms/:room", s.patchRoom, require(store.RoleViewer))
+		api.POST("/users/:name/follow", s.follow, require(store.RoleViewer))
+		api.DELETE("/users/:name/follow", s.follow, require(store.RoleViewer))
+		api.GET("/users/:name/followers", s.followList(false))
+		api.GET("/users/:name/following", s.followList(true))
+	}
 	if d.Pages != nil {
 		pages(e, d.Pages)
 	}
@@ -92,24 +115,26 @@ func New(cfg Config, d Deps) *Server {
 }
 
 func pages(e *echo.Echo, files fs.FS) {
-	page := func(name string) echo.HandlerFunc {
+	html := func(name string, roomPage bool) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if _, err := room.ParseID(c.Param("room")); err != nil {
-				return writeProblem(c, err)
+			if roomPage {
+				if _, err := room.ParseID(c.Param("room")); err != nil {
+					return writeProblem(c, err)
+				}
 			}
 			b, err := fs.ReadFile(files, name)
 			if err != nil {
-				return err
+				return echo.ErrNotFound
 			}
 			c.Response().Header().Set("Cache-Control", "no-cache")
 			return c.HTMLBlob(http.StatusOK, b)
 		}
 	}
-	e.GET("/studio/:room", page("studio.html"))
-	e.GET("/watch/:room", page("watch.html"))
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/studio/demo") })
-	static, err := fs.Sub(files, "static")
-	if err == nil {
+	e.GET("/", html("lobby.html", false))
+	e.GET("/login", html("login.html", false))
+	e.GET("/studio/:room", html("studio.html", true))
+	e.GET("/watch/:room", html("watch.html", true))
+	if static, err := fs.Sub(files, "static"); err == nil {
 		e.StaticFS("/static", static)
 	}
 }

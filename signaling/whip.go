@@ -13,8 +13,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
+	"github.com/onair-live/onair/store"
 )
 
 // maxBody caps SDP offers and trickle fragments.
@@ -35,6 +37,9 @@ type resource struct {
 	role   sfu.Role
 	media  Media
 	keys   KeyChecker
+	// records and accounts, when set, make private rooms need a logged-in viewer.
+	records  Records
+	accounts Accounts
 	// negotiateTimeout bounds ICE gathering for the answer.
 	negotiateTimeout time.Duration
 }
@@ -131,6 +136,9 @@ func (r *resource) post(c echo.Context) error {
 			return writeProblem(c, err)
 		}
 	} else {
+		if err := r.checkPrivate(c, string(id), key); err != nil {
+			return writeProblem(c, err)
+		}
 		identity := ""
 		if key != "" {
 			// A co-host's own key hides its own tracks; a wrong key just watches.
@@ -196,4 +204,31 @@ func (r *resource) delete(c echo.Context) error {
 	}
 	_ = sess.Close()
 	return c.NoContent(http.StatusOK)
+}
+
+// checkPrivate lets anyone watch a public room, and only a logged-in user (Bearer
+// session token or the session cookie) watch a private one.
+func (r *resource) checkPrivate(c echo.Context, id, token string) error {
+	if r.records == nil || r.accounts == nil {
+		return nil
+	}
+	ctx := c.Request().Context()
+	rec, err := r.records.RoomByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // a room with no record (dev mode) is public
+	}
+	if err != nil {
+		return err
+	}
+	if !rec.Private {
+		return nil
+	}
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		token = ck.Value
+	}
+	if token == "" {
+		return fmt.Errorf("%w: this room is private; log in to watch", account.ErrUnauthenticated)
+	}
+	_, _, err = r.accounts.Verify(ctx, token)
+	return err
 }

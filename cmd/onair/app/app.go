@@ -13,20 +13,25 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/clients/web"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
 	"github.com/onair-live/onair/signaling"
+	"github.com/onair-live/onair/store"
 )
 
 // App is one onair node: bus, media plane and HTTP edge.
 type App struct {
-	cfg  Config
-	log  *slog.Logger
-	bus  *bus
-	sfu  *sfu.SFU
-	edge *signaling.Server
-	ln   net.Listener
+	cfg   Config
+	log   *slog.Logger
+	bus   *bus
+	db    *store.DB
+	hot   hotState
+	stage *stage
+	sfu   *sfu.SFU
+	edge  *signaling.Server
+	ln    net.Listener
 }
 
 // New builds the node bottom-up; on error nothing is left running.
@@ -43,20 +48,37 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
+	ctx := context.Background()
+	if a.db, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if a.hot, err = newHotState(ctx, cfg); err != nil {
+		return nil, err
+	}
+	secret, err := loadSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := account.New(a.db, a.hot, secret, cfg.Accounts)
+	if err != nil {
+		return nil, err
+	}
 	if a.bus, err = newBus(cfg, log); err != nil {
 		return nil, err
 	}
-	events := &room.Lifecycle{Bus: a.bus.conn, Log: log}
-	if a.sfu, err = sfu.New(cfg.SFU, log, events); err != nil {
+	a.stage = &stage{events: &room.Lifecycle{Bus: a.bus.conn, Log: log}, presence: a.hot, dir: a.hot,
+		node: newNodeName(cfg), ttl: 15 * time.Second, log: log}
+	if a.sfu, err = sfu.New(cfg.SFU, log, a.stage); err != nil {
 		return nil, err
 	}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
-		Media: a.sfu, Keys: newKeys(cfg), Pages: web.FS, Log: log,
-		Ready: func(context.Context) error {
+		Media: a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
+		Accounts: accounts, Records: a.db, Viewers: a.hot,
+		Ready: func(ctx context.Context) error {
 			if !a.bus.conn.IsConnected() {
 				return errors.New("not connected to NATS")
 			}
-			return nil
+			return a.db.Ping(ctx)
 		},
 	})
 	if a.ln, err = net.Listen("tcp", cfg.HTTP); err != nil {
@@ -75,6 +97,7 @@ func (a *App) SFU() *sfu.SFU { return a.sfu }
 func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.edge.Serve(a.ln) })
+	g.Go(func() error { a.stage.renew(gctx, a.sfu); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
@@ -96,7 +119,16 @@ func (a *App) close() {
 	if a.bus != nil {
 		a.bus.close()
 	}
+	if c, ok := a.hot.(io.Closer); ok {
+		_ = c.Close()
+	}
+	if a.db != nil {
+		_ = a.db.Close()
+	}
 }
+
+// DB exposes the system of record, for tests and operator tools.
+func (a *App) DB() *store.DB { return a.db }
 
 // Main is `onair`'s entry point: it parses the sub-command and runs it.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -107,8 +139,16 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout, stderr)
+	case "admin":
+		if len(args) > 0 && args[0] == "create-user" {
+			return adminCreateUser(ctx, args[1:], getenv, stdout, stderr)
+		}
+		fmt.Fprintln(stderr, "usage: onair admin create-user --name N --role superadmin|admin|streamer|viewer [--password P]")
+		return 2
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: onair serve [flags]   (onair serve -h lists the flags)")
+		fmt.Fprintln(stdout, "usage: onair serve [flags]   (onair serve -h lists the flags)\n       onair migrate [--db DSN]\n       onair admin create-user --name N --role superadmin|admin|streamer|viewer [--password P]")
 		return 0
 	default:
 		fmt.Fprintf(stderr, "onair: unknown command %q (try: onair serve -h)\n", cmd)

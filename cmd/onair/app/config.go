@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/sfu"
 	"github.com/onair-live/onair/signaling"
 )
@@ -25,11 +26,23 @@ type Config struct {
 	Data string `yaml:"data"`
 	// NATS is the bus URL list; empty runs an embedded server in the data folder.
 	NATS string `yaml:"nats"`
+	// DB is the system of record: empty for an SQLite file in the data folder, or
+	// postgres://... for PostgreSQL.
+	DB string `yaml:"db"`
+	// Redis holds hot shared state (presence, live directory, rate limits); empty
+	// keeps it in this process.
+	Redis string `yaml:"redis"`
+	// Node names this node in the shared state; empty picks a random name.
+	Node string `yaml:"node"`
+	// Secret signs session tokens; every node of a cluster needs the same one.
+	// Empty uses (and on first start creates) secret.key in the data folder.
+	Secret string `yaml:"secret"`
 	// Dev lets anyone on loopback publish with any key.
 	Dev bool `yaml:"dev"`
 	// StreamKeys maps a publisher's name to the stream key they present.
 	StreamKeys map[string]string `yaml:"stream_keys"`
 	Log        LogConfig         `yaml:"log"`
+	Accounts   account.Config    `yaml:"accounts"`
 	SFU        sfu.Config        `yaml:"sfu"`
 	Edge       signaling.Config  `yaml:"edge"`
 	// ShutdownTimeout bounds a graceful stop.
@@ -68,6 +81,10 @@ func settings() []setting {
 		{flag: "http", usage: "HTTP listen address", apply: str(func(c *Config) *string { return &c.HTTP })},
 		{flag: "data", usage: "data folder (embedded NATS, files)", apply: str(func(c *Config) *string { return &c.Data })},
 		{flag: "nats", usage: "NATS URLs, comma separated (empty: embedded server)", apply: str(func(c *Config) *string { return &c.NATS })},
+		{flag: "db", usage: "postgres://... for PostgreSQL (empty: SQLite in the data folder)", apply: str(func(c *Config) *string { return &c.DB })},
+		{flag: "redis", usage: "redis://host:port/db for shared hot state (empty: in process)", apply: str(func(c *Config) *string { return &c.Redis })},
+		{flag: "node", usage: "this node's name in shared state (empty: random)", apply: str(func(c *Config) *string { return &c.Node })},
+		{flag: "secret", usage: "session token signing secret, 32+ characters (empty: data/secret.key)", apply: str(func(c *Config) *string { return &c.Secret })},
 		{flag: "udp-port", usage: "the one UDP port for all WebRTC traffic", apply: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			c.SFU.UDPPort = n
@@ -153,8 +170,16 @@ func parseICEServer(u string) (sfu.ICEServer, error) {
 // Load builds the configuration for `onair serve` from its arguments and
 // environment, layer by layer, and validates it.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	return load("onair serve", args, getenv, stderr, nil)
+}
+
+// load is Load for any sub-command; extra registers the sub-command's own flags.
+func load(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, error) {
 	cfg := DefaultConfig()
-	fs := flag.NewFlagSet("onair serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if extra != nil {
+		extra(fs)
+	}
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", getenv("ONAIR_CONFIG"), "YAML configuration file")
 	given := map[string]string{}
@@ -227,6 +252,15 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log format %q: use text or json", c.Log.Format)
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		return errors.New("the token secret needs at least 32 characters")
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") && !strings.HasPrefix(c.DB, "sqlite://") {
+		return fmt.Errorf("db %q: use postgres://... or sqlite:///path (or leave it empty)", c.DB)
+	}
+	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "rediss://") {
+		return fmt.Errorf("redis %q: use redis://host:port/db", c.Redis)
 	}
 	for name, key := range c.StreamKeys {
 		if len(key) < 8 {

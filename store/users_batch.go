@@ -1,0 +1,44 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// UsersByID returns the users with these ids, keyed by id, in one query per 500
+// ids (the lobby shows many streamers at once); unknown ids are absent.
+func (db *DB) UsersByID(ctx context.Context, ids []string) (map[string]User, error) {
+	out := make(map[string]User, len(ids))
+	seen := make(map[string]struct{}, len(ids))
+	uniq := make([]any, 0, len(ids))
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			uniq = append(uniq, id)
+		}
+	}
+	for len(uniq) > 0 {
+		chunk := uniq[:min(len(uniq), roomsBatch)]
+		uniq = uniq[len(chunk):]
+		q := "SELECT " + userCols + " FROM users u WHERE u.id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
+		rows, err := db.query(ctx, db.r, q, chunk...)
+		if err != nil {
+			return nil, fmt.Errorf("store: users by id: %w", err)
+		}
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: users by id: %w", err)
+			}
+			out[u.ID] = u
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("store: users by id: %w", err)
+		}
+	}
+	return out, nil
+}
