@@ -188,9 +188,9 @@ func TestWHIPStreamKeys(t *testing.T) {
 
 // Viewer counts come from WHEP sessions: 5 join, 2 leave, the lobby shows 3.
 func TestViewerCounts(t *testing.T) {
-	n := startNode(t, func(c *app.Config) { c.Dev = false })
+	n := startNode(t, func(c *app.Config) { c.Dev = false; c.SFU.RepublishGrace = 300 * time.Millisecond })
 	u := createUser(t, n, "counted", "streamer", "counted-password")
-	publishSynthetic(t, n, "counted", u["stream_key"], 30, false)
+	pub := publishSynthetic(t, n, "counted", u["stream_key"], 30, false)
 	var viewers []*client.Viewer
 	for range 5 {
 		v := watch(t, n, "counted", "", 1)
@@ -216,6 +216,19 @@ func TestViewerCounts(t *testing.T) {
 	_, out, _ := api(t, n, "GET", "/api/rooms/counted", "", nil)
 	if out["live"] != true || out["viewers"].(float64) != 3 {
 		t.Fatalf("room view %v", out)
+	}
+	// The broadcast is recorded with its audience once it ends.
+	for _, v := range viewers[2:] {
+		_ = v.Close()
+	}
+	_ = pub.Close()
+	eventually(t, 5*time.Second, "the broadcast to end", func() bool {
+		bs, err := n.app.DB().Broadcasts(context.Background(), "counted", 1)
+		return err == nil && len(bs) == 1 && bs[0].EndedAt != nil
+	})
+	bs, _ := n.app.DB().Broadcasts(context.Background(), "counted", 1)
+	if bs[0].PeakViewers != 5 || bs[0].TotalViewers != 5 || !bs[0].EndedAt.After(bs[0].StartedAt) {
+		t.Fatalf("broadcast record %+v", bs[0])
 	}
 }
 

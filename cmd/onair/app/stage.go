@@ -2,23 +2,50 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
+	"github.com/onair-live/onair/store"
 )
 
 // stage turns the media plane's stage events into room events on the bus, the
 // shared live-room directory and viewer presence. Calls arrive in order per room
 // (sfu.Observer); each write is bounded so a slow Redis cannot stall the SFU for long.
 type stage struct {
-	events   *room.Lifecycle
-	presence room.Presence
-	dir      room.Directory
-	node     string
-	ttl      time.Duration
-	log      *slog.Logger
+	events     *room.Lifecycle
+	presence   room.Presence
+	dir        room.Directory
+	broadcasts broadcastLog
+	node       string
+	ttl        time.Duration
+	log        *slog.Logger
+
+	mu   sync.Mutex
+	live map[string]*onAir
+}
+
+// broadcastLog records each broadcast in the system of record (*store.DB).
+type broadcastLog interface {
+	StartBroadcast(ctx context.Context, roomID string, at time.Time) (store.Broadcast, error)
+	EndBroadcast(ctx context.Context, id string, at time.Time, peak, total int) error
+}
+
+// onAir is one broadcast on this node: its record and its audience so far.
+type onAir struct {
+	id                   string
+	viewers, peak, total int
+}
+
+func (s *stage) audience(id string, f func(*onAir)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.live[id]; a != nil {
+		f(a)
+	}
 }
 
 var _ sfu.Observer = (*stage)(nil)
@@ -33,6 +60,18 @@ func (s *stage) do(what string, f func(ctx context.Context) error) {
 
 func (s *stage) RoomStarted(id string) {
 	s.events.RoomStarted(id)
+	s.do("broadcast start", func(ctx context.Context) error {
+		b, err := s.broadcasts.StartBroadcast(ctx, id, time.Now())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // a dev-mode room with no record
+		}
+		if err == nil {
+			s.mu.Lock()
+			s.live[id] = &onAir{id: b.ID}
+			s.mu.Unlock()
+		}
+		return err
+	})
 	s.do("directory set", func(ctx context.Context) error {
 		return s.dir.SetLive(ctx, room.LiveRoom{ID: room.ID(id), Node: s.node, StartedAt: time.Now().UTC()}, s.ttl)
 	})
@@ -40,6 +79,15 @@ func (s *stage) RoomStarted(id string) {
 
 func (s *stage) RoomEnded(id string) {
 	s.events.RoomEnded(id)
+	s.mu.Lock()
+	a := s.live[id]
+	delete(s.live, id)
+	s.mu.Unlock()
+	if a != nil {
+		s.do("broadcast end", func(ctx context.Context) error {
+			return s.broadcasts.EndBroadcast(ctx, a.id, time.Now(), a.peak, a.total)
+		})
+	}
 	s.do("directory remove", func(ctx context.Context) error { return s.dir.Remove(ctx, room.ID(id)) })
 }
 
@@ -47,10 +95,16 @@ func (s *stage) PublisherJoined(id, identity string) { s.events.PublisherJoined(
 func (s *stage) PublisherLeft(id, identity string)   { s.events.PublisherLeft(id, identity) }
 
 func (s *stage) SubscriberJoined(id, session string) {
+	s.audience(id, func(a *onAir) {
+		a.viewers++
+		a.total++
+		a.peak = max(a.peak, a.viewers)
+	})
 	s.do("presence join", func(ctx context.Context) error { return s.presence.Join(ctx, room.ID(id), s.node, session) })
 }
 
 func (s *stage) SubscriberLeft(id, session string) {
+	s.audience(id, func(a *onAir) { a.viewers-- })
 	s.do("presence leave", func(ctx context.Context) error { return s.presence.Leave(ctx, room.ID(id), s.node, session) })
 }
 
