@@ -43,6 +43,11 @@ type Viewers interface {
 	Count(ctx context.Context, room room.ID) (int, error)
 }
 
+// Directory lists the rooms live on any node (room.Directory satisfies it).
+type Directory interface {
+	List(ctx context.Context) ([]room.LiveRoom, error)
+}
+
 // ErrBadRequest is a request body or parameter a person must correct.
 var ErrBadRequest = errors.New("bad request")
 
@@ -148,20 +153,22 @@ type liveRoomJSON struct {
 	Publishers int        `json:"publishers"`
 }
 
-// liveRooms lists the rooms live on this node's stage, enriched from the system
-// of record in one batch, most viewers first.
+// liveRooms lists the rooms live now on any node (the shared directory; this
+// node's stage without one), enriched from the system of record in one batch,
+// most viewers first.
 func (s *Server) liveRooms(c echo.Context) error {
 	ctx := c.Request().Context()
-	live := s.media.Rooms()
+	live, err := s.liveNow(ctx)
+	if err != nil {
+		return writeProblem(c, err)
+	}
 	ids := make([]string, 0, len(live))
 	for _, r := range live {
 		ids = append(ids, r.ID)
 	}
-	out := make([]liveRoomJSON, 0, len(live))
 	recs := map[string]store.Room{}
 	owners := map[string]store.User{}
 	if s.records != nil {
-		var err error
 		if recs, err = s.records.Rooms(ctx, ids); err != nil {
 			return writeProblem(c, err)
 		}
@@ -173,6 +180,7 @@ func (s *Server) liveRooms(c echo.Context) error {
 			return writeProblem(c, err)
 		}
 	}
+	out := make([]liveRoomJSON, 0, len(live))
 	for _, r := range live {
 		rec, ok := recs[r.ID]
 		if ok && rec.Private {
@@ -187,6 +195,36 @@ func (s *Server) liveRooms(c echo.Context) error {
 	}
 	slices.SortStableFunc(out, func(a, b liveRoomJSON) int { return cmp.Or(b.Viewers-a.Viewers, cmp.Compare(a.ID, b.ID)) })
 	return c.JSON(http.StatusOK, map[string]any{"rooms": out})
+}
+
+// liveNow is every live room: from the directory all nodes share, with this
+// node's stage details where it hosts the room.
+func (s *Server) liveNow(ctx context.Context) ([]sfu.RoomInfo, error) {
+	local := s.media.Rooms()
+	if s.directory == nil {
+		return local, nil
+	}
+	entries, err := s.directory.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]sfu.RoomInfo, len(local))
+	for _, r := range local {
+		byID[r.ID] = r
+	}
+	out := make([]sfu.RoomInfo, 0, len(entries))
+	for _, e := range entries {
+		r, ok := byID[string(e.ID)]
+		if !ok {
+			r = sfu.RoomInfo{ID: string(e.ID), StartedAt: e.StartedAt}
+		}
+		delete(byID, r.ID)
+		out = append(out, r)
+	}
+	for _, r := range byID { // live here but not yet in the directory
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // viewerCount prefers the shared presence count (all nodes) over this node's.
@@ -230,12 +268,15 @@ func (s *Server) roomView(c echo.Context, r store.Room, owner store.User) error 
 	ctx := c.Request().Context()
 	out := roomJSON{ID: r.ID, Title: r.Title, CoverURL: r.CoverURL, Category: r.Category, Private: r.Private,
 		Owner: personJSON{Name: owner.Name, DisplayName: cmp.Or(owner.DisplayName, owner.Name)}}
-	for _, lr := range s.media.Rooms() {
+	live, err := s.liveNow(ctx)
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	for _, lr := range live {
 		if lr.ID == r.ID {
 			out.Live, out.Viewers = true, s.viewerCount(ctx, lr)
 		}
 	}
-	var err error
 	if out.Followers, err = s.records.FollowerCount(ctx, owner.ID); err != nil {
 		return writeProblem(c, err)
 	}

@@ -38,24 +38,26 @@ type Deps struct {
 	Keys  KeyChecker
 	// Accounts, Records and Viewers serve the REST API; without them only the
 	// media endpoints, pages and /api/rooms answer.
-	Accounts Accounts
-	Records  Records
-	Viewers  Viewers
-	Pages    fs.FS // studio.html, watch.html and static/
-	Log      *slog.Logger
+	Accounts  Accounts
+	Records   Records
+	Viewers   Viewers
+	Directory Directory
+	Pages     fs.FS // studio.html, watch.html and static/
+	Log       *slog.Logger
 	// Ready reports readiness for /healthz; nil means always ready.
 	Ready func(context.Context) error
 }
 
 // Server is the HTTP edge.
 type Server struct {
-	e        *echo.Echo
-	log      *slog.Logger
-	http     *http.Server
-	media    MediaPlane
-	accounts Accounts
-	records  Records
-	viewers  Viewers
+	e         *echo.Echo
+	log       *slog.Logger
+	http      *http.Server
+	media     MediaPlane
+	accounts  Accounts
+	records   Records
+	viewers   Viewers
+	directory Directory
 }
 
 // New builds the routes.
@@ -71,7 +73,7 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers}
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
