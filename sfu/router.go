@@ -61,6 +61,7 @@ type Router struct {
 	subs      map[*subscriber]struct{}
 	videoMime string // the room's video codec, fixed by its first publisher
 	pending   int    // publishers negotiating; a router with some is not dropped
+	started   time.Time
 	ended     bool
 }
 
@@ -131,6 +132,7 @@ func (r *Router) addPublisher(p *publisher, videoMime string) (old *publisher, e
 			sub.assign(s)
 		}
 		if len(r.slots) == 1 {
+			r.started = time.Now().UTC()
 			events = append(events, func(o Observer) { o.RoomStarted(r.id) })
 		}
 		id := s.identity
@@ -186,8 +188,8 @@ func (r *Router) expire(s *slot) {
 // addSubscriber shows every slot but the subscriber's own on its m-line pairs.
 func (r *Router) addSubscriber(sub *subscriber) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.ended || len(r.slots) == 0 {
+		r.mu.Unlock()
 		return ErrNotLive
 	}
 	if r.subs == nil {
@@ -197,16 +199,23 @@ func (r *Router) addSubscriber(sub *subscriber) error {
 	for _, s := range r.slots {
 		sub.assign(s)
 	}
+	id := sub.sess.ID
+	r.sfu.emitUnlocking(&r.mu, []func(Observer){func(o Observer) { o.SubscriberJoined(r.id, id) }})
 	return nil
 }
 
 func (r *Router) removeSubscriber(sub *subscriber) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	if _, ok := r.subs[sub]; !ok {
+		r.mu.Unlock()
+		return
+	}
 	delete(r.subs, sub)
 	for _, p := range sub.pairs {
 		p.detach()
 	}
+	id := sub.sess.ID
+	r.sfu.emitUnlocking(&r.mu, []func(Observer){func(o Observer) { o.SubscriberLeft(r.id, id) }})
 }
 
 // live reports whether any slot is on the stage.
@@ -218,16 +227,17 @@ func (r *Router) live() bool {
 
 // RoomInfo describes a live room.
 type RoomInfo struct {
-	ID          string   `json:"id"`
-	Publishers  []string `json:"publishers"`
-	Subscribers int      `json:"subscribers"`
-	VideoCodec  string   `json:"video_codec,omitempty"`
+	ID          string    `json:"id"`
+	StartedAt   time.Time `json:"started_at"`
+	Publishers  []string  `json:"publishers"`
+	Subscribers int       `json:"subscribers"`
+	VideoCodec  string    `json:"video_codec,omitempty"`
 }
 
 func (r *Router) info() RoomInfo {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ri := RoomInfo{ID: r.id, Subscribers: len(r.subs), VideoCodec: r.videoMime}
+	ri := RoomInfo{ID: r.id, StartedAt: r.started, Subscribers: len(r.subs), VideoCodec: r.videoMime}
 	for _, s := range r.slots {
 		ri.Publishers = append(ri.Publishers, s.identity)
 	}

@@ -21,6 +21,10 @@ type Observer interface {
 	RoomEnded(room string)
 	PublisherJoined(room, identity string)
 	PublisherLeft(room, identity string)
+	// SubscriberJoined and SubscriberLeft bracket each WHEP session on the stage;
+	// a left always follows its joined.
+	SubscriberJoined(room, session string)
+	SubscriberLeft(room, session string)
 }
 
 // SFU is the media plane of one node.
