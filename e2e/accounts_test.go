@@ -21,7 +21,7 @@ import (
 
 // createUser runs `onair admin create-user` against the node's data folder and
 // returns what it printed (id, stream_key, password).
-func createUser(t *testing.T, n *node, name, role, password string) map[string]string {
+func createUser(t testing.TB, n *node, name, role, password string) map[string]string {
 	t.Helper()
 	var out, errb bytes.Buffer
 	args := []string{"admin", "create-user", "--name", name, "--role", role, "--data", n.cfg.Data}
@@ -49,7 +49,7 @@ func createUser(t *testing.T, n *node, name, role, password string) map[string]s
 }
 
 // api sends a JSON request with an optional Bearer token.
-func api(t *testing.T, n *node, method, path, token string, body any) (int, map[string]any, http.Header) {
+func api(t testing.TB, n *node, method, path, token string, body any) (int, map[string]any, http.Header) {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -74,7 +74,7 @@ func api(t *testing.T, n *node, method, path, token string, body any) (int, map[
 	return resp.StatusCode, out, resp.Header
 }
 
-func login(t *testing.T, n *node, name, password string) string {
+func login(t testing.TB, n *node, name, password string) string {
 	t.Helper()
 	status, out, hdr := api(t, n, "POST", "/api/auth/login", "", map[string]string{"name": name, "password": password})
 	if status != 200 || out["token"] == nil {

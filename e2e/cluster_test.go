@@ -17,7 +17,7 @@ import (
 
 // freshPostgres returns a DSN for an empty schema of the test PostgreSQL server,
 // dropped when the test ends. No server fails the test.
-func freshPostgres(t *testing.T) string {
+func freshPostgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("ONAIR_TEST_POSTGRES")
 	if base == "" {
