@@ -84,6 +84,9 @@ func TestConfigRefusesWhatCannotWork(t *testing.T) {
 		{[]string{"--max-publishers", "99"}, nil, "max publishers"},
 		{nil, map[string]string{"ONAIR_UDP_PORT": "x"}, "ONAIR_UDP_PORT"},
 		{[]string{"stray"}, nil, "unexpected argument"},
+		{[]string{"--db", "mysql://x"}, nil, "postgres://"},
+		{[]string{"--redis", "http://x"}, nil, "redis://"},
+		{[]string{"--secret", "short"}, nil, "32 characters"},
 	} {
 		_, err := Load(c.args, env(c.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
