@@ -128,6 +128,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET", "/api/users/owner/following", nil, all(200)},
 		{"GET", "/api/rooms/nobody", nil, all(404)},
 		{"POST", "/api/users/nobody/follow", nil, loggedIn(404)},
+		{"GET", "/api/admin/settings", nil, map[string]int{"anonymous": 401, "viewer": 403, "owner": 403, "other": 403, "admin": 200}},
+		{"PUT", "/api/admin/settings", map[string]any{"broadcast_min_level": 0}, map[string]int{"anonymous": 401, "viewer": 403, "owner": 403, "other": 403, "admin": 200}},
+		{"POST", "/api/admin/users/nobody/ban", map[string]string{"reason": "x"}, map[string]int{"anonymous": 401, "viewer": 403, "owner": 403, "other": 403, "admin": 404}},
 		{"POST", "/api/auth/logout", nil, loggedIn(204)},
 	}
 	for _, r := range rows {
@@ -178,8 +181,9 @@ func TestWHIPStreamKeys(t *testing.T) {
 	if status, body := post(owner["stream_key"]); status != 201 {
 		t.Fatalf("right key: %d %s", status, body)
 	}
-	if err := n.app.DB().SetBanned(context.Background(), owner["id"], true, "repeated spam"); err != nil {
-		t.Fatal(err)
+	createUser(t, n, "modw", "admin", "admin-password")
+	if status, out, _ := api(t, n, "POST", "/api/admin/users/ownerw/ban", login(t, n, "modw", "admin-password"), map[string]string{"reason": "repeated spam"}); status != 204 {
+		t.Fatalf("ban: %d %v", status, out)
 	}
 	if status, body := post(owner["stream_key"]); status != 403 || !strings.Contains(body, "repeated spam") {
 		t.Errorf("banned streamer: %d %s", status, body)

@@ -42,6 +42,7 @@ type Deps struct {
 	Records   Records
 	Viewers   Viewers
 	Directory Directory
+	Platform  Platform
 	Pages     fs.FS // studio.html, watch.html and static/
 	Log       *slog.Logger
 	// Ready reports readiness for /healthz; nil means always ready.
@@ -58,6 +59,7 @@ type Server struct {
 	records   Records
 	viewers   Viewers
 	directory Directory
+	platform  Platform
 }
 
 // New builds the routes.
@@ -73,7 +75,7 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory}
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
@@ -109,6 +111,13 @@ func New(cfg Config, d Deps) *Server {
 		api.DELETE("/users/:name/follow", s.follow, require(store.RoleViewer))
 		api.GET("/users/:name/followers", s.followList(false))
 		api.GET("/users/:name/following", s.followList(true))
+	}
+	if d.Platform != nil {
+		admin := api.Group("/admin", require(store.RoleAdmin))
+		admin.GET("/settings", s.getSettings)
+		admin.PUT("/settings", s.putSettings)
+		admin.POST("/users/:name/ban", s.ban)
+		admin.DELETE("/users/:name/ban", s.ban)
 	}
 	if d.Pages != nil {
 		pages(e, d.Pages)

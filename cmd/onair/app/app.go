@@ -73,7 +73,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Media: a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
-		Accounts: accounts, Records: a.db, Viewers: a.hot, Directory: a.hot,
+		Accounts: accounts, Records: a.db, Viewers: a.hot, Directory: a.hot, Platform: a.db,
 		Ready: func(ctx context.Context) error {
 			if !a.bus.conn.IsConnected() {
 				return errors.New("not connected to NATS")
