@@ -2,14 +2,21 @@
 //
 // The pages are plain ES modules with no build step and no outside CDN:
 //
-//	studio.html      /studio/{room}: publish a camera and microphone over WHIP, see co-hosts over WHEP
-//	watch.html       /watch/{room}:  play a room over WHEP (up to four stage slots), room data channel
-//	static/common.js shared helpers: WHIP/WHEP exchange, problem+json, ice-server Link headers, stats
+//	lobby.html       /:              the rooms live now, with login / sign-up or the user in the top bar
+//	login.html       /login:         log in or sign up, then back to ?next=
+//	studio.html      /studio/{room}: publish a camera and microphone over WHIP, see co-hosts over WHEP;
+//	                                 room settings and a new stream key for the room's owner
+//	watch.html       /watch/{room}:  play a room over WHEP (up to four stage slots), room data channel,
+//	                                 room title, viewers and Follow
+//	static/common.js shared helpers: WHIP/WHEP exchange, problem+json, ice-server Link headers, stats,
+//	                 formatting and DOM helpers
+//	static/api.js    the REST API: JSON requests with the session cookie, the current user, the
+//	                 top bar's account area
 //	static/stage.js  the WHEP stage player that both pages use
 //	static/room-channel.js the "room" data channel (chat plugs in here)
 //
-// Both pages read the room from location.pathname, so the server serves the
-// same HTML for every room, and the assets under /static/.
+// The studio and watch pages read the room from location.pathname, so the
+// server serves the same HTML for every room, and the assets under /static/.
 package web
 
 import (
@@ -17,10 +24,11 @@ import (
 	"io/fs"
 )
 
-//go:embed studio.html watch.html static
+//go:embed lobby.html login.html studio.html watch.html static
 var files embed.FS
 
-// FS holds the pages at its top (studio.html, watch.html) and the assets
-// under static/. The server serves static/ at /static/ and the two pages at
+// FS holds the pages at its top (lobby.html, login.html, studio.html,
+// watch.html) and the assets under static/. The server serves static/ at
+// /static/, lobby.html at /, login.html at /login, and the other two at
 // /studio/{room} and /watch/{room}.
 var FS fs.FS = files

@@ -88,13 +88,25 @@ export function h(tag, attrs = {}, ...children) {
  * message is what a person reads: the problem's detail, else its title.
  */
 export class ProblemError extends Error {
-  constructor(status, title, detail) {
+  constructor(status, title, detail, retryAfter = null) {
     super(detail || title || (status ? `HTTP ${status}` : 'Request failed'));
     this.name = 'ProblemError';
     this.status = status;
     this.title = title || '';
     this.detail = detail || '';
+    /** Seconds from a Retry-After header (429, 503), or null. */
+    this.retryAfter = retryAfter;
   }
+}
+
+/** Seconds to wait from a Retry-After value (delay-seconds or an HTTP date), or null. */
+export function parseRetryAfter(value) {
+  if (!value) return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 /** Reads an error response into a ProblemError. */
@@ -122,7 +134,7 @@ export async function problemFromResponse(resp) {
     detail = text.trim().slice(0, 300);
   }
   if (!title) title = `${resp.status} ${resp.statusText || 'error'}`.trim();
-  return new ProblemError(resp.status, title, detail);
+  return new ProblemError(resp.status, title, detail, parseRetryAfter(resp.headers.get('Retry-After')));
 }
 
 /** A short message for any error a page catches. */
@@ -423,6 +435,80 @@ export function fillStats(root, values) {
     const v = values[el.dataset.stat];
     setText(el, v == null || v === '' ? '–' : v);
   }
+}
+
+const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
+
+/** A count for people: 950, 1.2K, 3.4M. */
+export function fmtCount(n) {
+  const v = Number(n);
+  if (!Number.isFinite(v) || v < 0) return '0';
+  return v < 1000 ? String(Math.round(v)) : compact.format(v);
+}
+
+/** "1 viewer", "2 viewers", "1.2K viewers". */
+export function plural(n, one, many = `${one}s`) {
+  return `${fmtCount(n)} ${Number(n) === 1 ? one : many}`;
+}
+
+/** How long ago an ISO time was, short: "5 min", "2 h 05 min", or "" when unknown. */
+export function fmtSince(iso, now = Date.now()) {
+  const t = Date.parse(iso || '');
+  if (Number.isNaN(t)) return '';
+  const min = Math.max(0, Math.floor((now - t) / 60000));
+  if (min < 1) return 'just now';
+  if (min < 60) return `${min} min`;
+  const hours = Math.floor(min / 60);
+  return `${hours} h ${String(min % 60).padStart(2, '0')} min`;
+}
+
+/** The first letter of a name, upper case, for avatars and empty covers. */
+export function initialOf(...names) {
+  for (const n of names) {
+    const first = Array.from(String(n || '').trim())[0];
+    if (first) return first.toLocaleUpperCase();
+  }
+  return '?';
+}
+
+/** A stable hue (0–359) for a string, so a room keeps its placeholder colour. */
+export function hueOf(s) {
+  let x = 2166136261;
+  for (const c of String(s || '')) x = Math.imul(x ^ c.codePointAt(0), 16777619);
+  // Mix the bits (murmur3's finalizer): short names differ in a few bits only.
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return ((x ^ (x >>> 16)) >>> 0) % 360;
+}
+
+/** An https:// (or same-origin path) image URL from a server field, or "". */
+export function safeImageURL(url) {
+  if (typeof url !== 'string') return '';
+  const u = url.trim();
+  return /^https:\/\/[^\s]+$/i.test(u) || /^\/[^/\\]/.test(u) ? u : '';
+}
+
+const ICONS = {
+  eye: 'M12 5C6.5 5 2.7 9.1 1.5 12c1.2 2.9 5 7 10.5 7s9.3-4.1 10.5-7C21.3 9.1 17.5 5 12 5zm0 11.2a4.2 4.2 0 1 1 0-8.4 4.2 4.2 0 0 1 0 8.4zm0-6.4a2.2 2.2 0 1 0 0 4.4 2.2 2.2 0 0 0 0-4.4z',
+  people: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm7 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM9 13c-3.3 0-7 1.6-7 4.5V20h14v-2.5C16 14.6 12.3 13 9 13zm7.6.1c1.3.9 2.4 2.3 2.4 4.4V20h3v-2.3c0-2.5-2.9-4.2-5.4-4.6z',
+  heart: 'M12 21s-7.5-4.6-9.6-9.2C.9 8.4 3 4.5 6.8 4.5c2.1 0 3.6 1.1 5.2 3 1.6-1.9 3.1-3 5.2-3 3.8 0 5.9 3.9 4.4 7.3C19.5 16.4 12 21 12 21z',
+  check: 'M9.2 16.6 4.9 12.3l-1.4 1.4 5.7 5.7L21 7.6l-1.4-1.4z',
+};
+
+/** A small inline SVG icon (eye, people, heart, check), hidden from screen readers. */
+export function icon(name, size = 16) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', String(size));
+  svg.setAttribute('height', String(size));
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('class', `icon icon-${name}`);
+  const path = document.createElementNS(ns, 'path');
+  path.setAttribute('d', ICONS[name] || '');
+  path.setAttribute('fill', 'currentColor');
+  svg.append(path);
+  return svg;
 }
 
 /** Updates a status pill: data-status drives its colour. */

@@ -7,6 +7,13 @@
 // ?autostart=1 goes live without a click, ?codec=H264 picks H.264,
 // ?res=360 picks 360p.
 //
+// Logged in as the room's owner (GET /api/me, GET /api/rooms/{room}), the page
+// also shows "Room settings" (title, cover, category, private: PATCH
+// /api/rooms/{room}; admins get it for any room) and "Get a new stream key"
+// (POST /api/me/stream-key), which fills the key field. Logged out, or with a
+// server that has no accounts (--dev), the key comes from ?key=, this
+// browser's storage, or is generated on Go live, as before.
+//
 // window.state (read by tests):
 //   status        "offline" | "connecting" | "live" | "error"
 //   error         the message shown to the user ("" when none)
@@ -15,7 +22,14 @@
 //   rttMs         remote-inbound-rtp roundTripTime, else the candidate pair's
 //   and: codec, encoder, qualityLimitationReason, previewing,
 //        cohosts (co-host slots with video), cohostFramesDecoded
+//   user          the logged-in user's name, or null
+//   owner         true when that user owns this room
+//   settings      room settings card: "hidden" | "loading" | "ready" |
+//                 "saving" | "saved" | "error"
+//   settingsError the message shown on the card ("" when none)
+//   keyIssued     true once "Get a new stream key" gave a key
 
+import { api, displayName, fetchMe, isAdmin, isStreamer, loginURL } from './api.js';
 import {
   endpointURL,
   errorMessage,
@@ -26,9 +40,11 @@ import {
   fmtMs,
   fmtRes,
   param,
+  h,
   randomKey,
   Rates,
   roomFromPath,
+  safeImageURL,
   setPill,
   setText,
   store,
@@ -65,6 +81,29 @@ const ui = {
   cohostGrid: $('cohost-grid'),
   cohostNote: $('cohost-note'),
   cohostUnmute: $('cohost-unmute'),
+  keyHint: $('key-hint'),
+  keyTools: $('key-tools'),
+  newKey: $('new-key'),
+  newKeyBox: $('new-key-box'),
+  newKeyValue: $('new-key-value'),
+  copyKey: $('copy-key'),
+  newKeyError: $('new-key-error'),
+  accountHint: $('account-hint'),
+  roomCard: $('room-settings'),
+  roomNote: $('room-settings-note'),
+  roomForm: $('room-form'),
+  roomTitle: $('room-title'),
+  roomTitleCount: $('room-title-count'),
+  roomTitleError: $('room-title-error'),
+  roomCover: $('room-cover'),
+  roomCoverImg: $('room-cover-img'),
+  roomCoverError: $('room-cover-error'),
+  roomCategory: $('room-category'),
+  roomCategoryError: $('room-category-error'),
+  roomPrivate: $('room-private'),
+  roomError: $('room-error'),
+  roomSave: $('room-save'),
+  roomStatus: $('room-status'),
 };
 
 const state = {
@@ -82,6 +121,11 @@ const state = {
   previewing: false,
   cohosts: 0,
   cohostFramesDecoded: 0,
+  user: null,
+  owner: false,
+  settings: 'hidden',
+  settingsError: '',
+  keyIssued: false,
 };
 window.state = state;
 
@@ -99,6 +143,7 @@ let busy = false; // a go-live or stop is running
 let generation = 0;
 let rates = new Rates();
 let connectTimer = 0;
+let keyBusy = false; // POST /api/me/stream-key is running
 
 let cohostSession = null;
 let cohostGeneration = 0;
@@ -146,6 +191,8 @@ function render() {
   ui.liveBadge.hidden = state.status !== 'live';
   ui.codec.disabled = publishing;
   ui.key.disabled = publishing;
+  ui.newKey.disabled = publishing || keyBusy;
+  ui.newKey.title = publishing ? 'Stop the stream to change its key.' : '';
   ui.previewEmpty.hidden = state.previewing;
 }
 
@@ -316,7 +363,12 @@ async function goLive() {
     }
     await applyBitrate();
   } catch (err) {
-    if (gen === generation) fail(errorMessage(err));
+    if (gen !== generation) return;
+    let message = errorMessage(err);
+    if (err.status === 401 && state.owner && isStreamer(currentUser)) {
+      message += ' Use “Get a new stream key” below, then go live again.';
+    }
+    fail(message);
   } finally {
     busy = false;
     render();
@@ -444,6 +496,285 @@ async function statsLoop() {
 }
 
 // ---------------------------------------------------------------------------
+// Account: room settings and the stream key, for the room's owner
+
+let currentUser = null;
+let roomData = null; // the room as the server last answered
+let savedTimer = 0;
+
+const LIMITS = { title: 80, category: 32 };
+
+/** Length in characters (code points), as the server counts. */
+const chars = (s) => Array.from(s).length;
+
+async function initAccount() {
+  const { user, status } = await fetchMe();
+  currentUser = user;
+  state.user = user ? user.name : null;
+  state.owner = !!user && user.name === room;
+  if (!user) {
+    // 401: the server has accounts and nobody is logged in. Anything else
+    // (404 with --dev, no server yet) leaves the page as it always was.
+    if (status === 401) {
+      ui.accountHint.replaceChildren(
+        'Is this your room? ',
+        h('a', { href: loginURL() }, 'Log in'),
+        ' to change its title and get a stream key.',
+      );
+      ui.accountHint.hidden = false;
+    }
+    return;
+  }
+  if (state.owner && isStreamer(user)) {
+    ui.keyTools.hidden = false;
+    ui.key.placeholder = 'Paste your key or get a new one';
+    setText(ui.keyHint, 'Use the same key in OBS or another WHIP encoder. It is kept in this browser for this room.');
+  }
+  if (state.owner || isAdmin(user)) await loadRoomSettings();
+}
+
+async function loadRoomSettings() {
+  ui.roomCard.hidden = false;
+  setSettings('loading');
+  setRoomFormDisabled(true);
+  try {
+    roomData = await api(`/api/rooms/${encodeURIComponent(room)}`);
+    fillRoomForm(roomData);
+    setRoomFormDisabled(false);
+    setSettings('ready');
+    if (!state.owner) setText(ui.roomNote, `As an admin, for ${displayName(roomData.owner) || room}`);
+  } catch (err) {
+    const message = err.status === 404 ? 'This room does not exist yet.' : `Could not load the room: ${errorMessage(err)}`;
+    setSettings('error', message);
+  }
+}
+
+function setSettings(status, error = '') {
+  state.settings = status;
+  state.settingsError = error;
+  setText(ui.roomError, error);
+  ui.roomError.hidden = !error;
+  const labels = { loading: 'Loading…', saving: 'Saving…', saved: 'Saved' };
+  setText(ui.roomStatus, labels[status] || '');
+  ui.roomStatus.dataset.status = status;
+  renderRoomSave();
+}
+
+function setRoomFormDisabled(disabled) {
+  for (const el of [ui.roomTitle, ui.roomCover, ui.roomCategory, ui.roomPrivate]) el.disabled = disabled;
+}
+
+function fillRoomForm(r) {
+  ui.roomTitle.value = r.title || '';
+  ui.roomCover.value = r.cover_url || '';
+  ui.roomCategory.value = r.category || '';
+  ui.roomPrivate.checked = !!r.private;
+  for (const f of ['title', 'cover_url', 'category']) showRoomError(f, '');
+  renderTitleCount();
+  renderCoverPreview();
+  renderRoomSave();
+}
+
+function roomFormValues() {
+  return {
+    title: ui.roomTitle.value.trim(),
+    cover_url: ui.roomCover.value.trim(),
+    category: ui.roomCategory.value.trim(),
+    private: ui.roomPrivate.checked,
+  };
+}
+
+/** The fields that differ from what the server has. */
+function roomChanges() {
+  if (!roomData) return {};
+  const v = roomFormValues();
+  const changes = {};
+  if (v.title !== (roomData.title || '')) changes.title = v.title;
+  if (v.cover_url !== (roomData.cover_url || '')) changes.cover_url = v.cover_url;
+  if (v.category !== (roomData.category || '')) changes.category = v.category;
+  if (v.private !== !!roomData.private) changes.private = v.private;
+  return changes;
+}
+
+/** The message for one field, or "". */
+function roomFieldError(field, v = roomFormValues()) {
+  switch (field) {
+    case 'title':
+      return chars(v.title) > LIMITS.title ? `Use at most ${LIMITS.title} characters (now ${chars(v.title)}).` : '';
+    case 'cover_url': {
+      if (!v.cover_url) return '';
+      let ok = /^https:\/\/\S+$/i.test(v.cover_url);
+      if (ok) {
+        try {
+          ok = new URL(v.cover_url).protocol === 'https:';
+        } catch {
+          ok = false;
+        }
+      }
+      return ok ? '' : 'Use an address that starts with https://, or leave it empty.';
+    }
+    case 'category':
+      return chars(v.category) > LIMITS.category ? `Use at most ${LIMITS.category} characters.` : '';
+  }
+  return '';
+}
+
+const ROOM_FIELDS = {
+  title: () => [ui.roomTitle, ui.roomTitleError],
+  cover_url: () => [ui.roomCover, ui.roomCoverError],
+  category: () => [ui.roomCategory, ui.roomCategoryError],
+};
+
+function showRoomError(field, message) {
+  const [input, el] = ROOM_FIELDS[field]();
+  setText(el, message);
+  el.hidden = !message;
+  if (message) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+function validateRoom() {
+  let first = null;
+  for (const f of Object.keys(ROOM_FIELDS)) {
+    const msg = roomFieldError(f);
+    showRoomError(f, msg);
+    if (msg && !first) first = ROOM_FIELDS[f]()[0];
+  }
+  if (first) first.focus();
+  return !first;
+}
+
+function renderTitleCount() {
+  const n = chars(ui.roomTitle.value.trim());
+  setText(ui.roomTitleCount, `${n}/${LIMITS.title}`);
+  ui.roomTitleCount.dataset.over = String(n > LIMITS.title);
+}
+
+function renderCoverPreview() {
+  const url = roomFieldError('cover_url') ? '' : safeImageURL(ui.roomCover.value.trim());
+  if (!url) {
+    ui.roomCoverImg.hidden = true;
+    ui.roomCoverImg.removeAttribute('src');
+  } else if (ui.roomCoverImg.getAttribute('src') !== url) {
+    ui.roomCoverImg.hidden = true;
+    ui.roomCoverImg.src = url;
+  }
+}
+
+function renderRoomSave() {
+  const dirty = Object.keys(roomChanges()).length > 0;
+  ui.roomSave.disabled = !roomData || state.settings === 'saving' || !dirty;
+}
+
+/** Maps a 400's detail to the field it names, else the form. */
+function fieldOfProblem(detail) {
+  if (/cover/i.test(detail)) return 'cover_url';
+  if (/categor/i.test(detail)) return 'category';
+  if (/title/i.test(detail)) return 'title';
+  return '';
+}
+
+async function saveRoom(e) {
+  e.preventDefault();
+  if (state.settings === 'saving' || !roomData) return;
+  setSettings(state.settings === 'error' ? 'ready' : state.settings);
+  if (!validateRoom()) {
+    setSettings('error', 'Fix the fields marked above.');
+    return;
+  }
+  const changes = roomChanges();
+  if (Object.keys(changes).length === 0) return;
+  clearTimeout(savedTimer);
+  setSettings('saving');
+  try {
+    const updated = await api(`/api/rooms/${encodeURIComponent(room)}`, { method: 'PATCH', body: changes });
+    roomData = updated && typeof updated === 'object' && 'title' in updated ? updated : { ...roomData, ...changes };
+    fillRoomForm(roomData);
+    setSettings('saved');
+    savedTimer = setTimeout(() => {
+      if (state.settings === 'saved') setSettings('ready');
+    }, 3000);
+  } catch (err) {
+    const message = errorMessage(err);
+    const field = err.status === 400 ? fieldOfProblem(err.detail || '') : '';
+    if (field) {
+      showRoomError(field, message);
+      ROOM_FIELDS[field]()[0].focus();
+      setSettings('error', 'Fix the fields marked above.');
+    } else if (err.status === 401) {
+      setSettings('error', 'Your session has ended. Log in again to save.');
+    } else if (err.status === 403) {
+      setSettings('error', message || 'You may not change this room.');
+    } else {
+      setSettings('error', message);
+    }
+  }
+}
+
+function initRoomForm() {
+  ui.roomForm.addEventListener('submit', saveRoom);
+  const onEdit = (field) => {
+    if (state.settings === 'saved' || state.settings === 'error') setSettings('ready');
+    if (field) {
+      const [, el] = ROOM_FIELDS[field]();
+      // Lengths are checked as you type; the address once you leave it.
+      if (field !== 'cover_url' || !el.hidden) showRoomError(field, roomFieldError(field));
+    }
+    renderRoomSave();
+  };
+  ui.roomTitle.addEventListener('input', () => {
+    renderTitleCount();
+    onEdit('title');
+  });
+  ui.roomCategory.addEventListener('input', () => onEdit('category'));
+  ui.roomCover.addEventListener('input', () => onEdit('cover_url'));
+  ui.roomCover.addEventListener('change', () => {
+    showRoomError('cover_url', roomFieldError('cover_url'));
+    renderCoverPreview();
+  });
+  ui.roomPrivate.addEventListener('change', () => onEdit(''));
+  ui.roomCoverImg.addEventListener('load', () => (ui.roomCoverImg.hidden = false));
+  ui.roomCoverImg.addEventListener('error', () => (ui.roomCoverImg.hidden = true));
+}
+
+async function newStreamKey() {
+  if (keyBusy || pc || busy) return;
+  keyBusy = true;
+  render();
+  ui.newKeyError.hidden = true;
+  try {
+    const res = await api('/api/me/stream-key', { method: 'POST' });
+    const key = res && typeof res.stream_key === 'string' ? res.stream_key : '';
+    if (!key) throw new Error('The server answered without a key.');
+    ui.key.value = key;
+    store.set(keyStorage, key);
+    setText(ui.newKeyValue, key);
+    ui.newKeyBox.hidden = false;
+    state.keyIssued = true;
+    ui.newKeyBox.scrollIntoView({ block: 'nearest' });
+    if (state.status === 'error' && !pc) setStatus('offline');
+  } catch (err) {
+    setText(ui.newKeyError, `Could not get a new key: ${errorMessage(err)}`);
+    ui.newKeyError.hidden = false;
+  } finally {
+    keyBusy = false;
+    render();
+  }
+}
+
+async function copyKey() {
+  try {
+    await navigator.clipboard.writeText(ui.newKeyValue.textContent);
+    setText(ui.copyKey, 'Copied');
+  } catch {
+    // No clipboard here (http on another host): select the key to copy by hand.
+    getSelection()?.selectAllChildren(ui.newKeyValue);
+    setText(ui.copyKey, 'Selected');
+  }
+  setTimeout(() => setText(ui.copyKey, 'Copy'), 1500);
+}
+
+// ---------------------------------------------------------------------------
 // Wiring
 
 function initControls() {
@@ -481,6 +812,9 @@ function initControls() {
     if (key) store.set(keyStorage, key);
   });
   ui.goLive.addEventListener('click', () => (pc || busy ? stop() : goLive()));
+  ui.newKey.addEventListener('click', newStreamKey);
+  ui.copyKey.addEventListener('click', copyKey);
+  initRoomForm();
   ui.cohostUnmute.addEventListener('click', () => {
     cohosts.setMuted(false);
     renderCohosts();
@@ -506,6 +840,7 @@ async function main() {
   render();
   renderCohosts();
   statsLoop();
+  initAccount().catch((err) => console.warn('studio: account', err));
   try {
     await startPreview();
     render();

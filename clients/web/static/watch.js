@@ -2,6 +2,9 @@
 // muted autoplay with a "Tap to unmute" button, a stats overlay, and the
 // "room" data channel. When nothing is live (404) it shows the offline state
 // and retries every few seconds; it reconnects when the connection fails.
+// Under the player: the room's title, streamer, viewers and followers (GET
+// /api/rooms/{room}, every 5 s) and a Follow button (POST / DELETE
+// /api/users/{owner}/follow); logged out, Follow links to /login?next=.
 //
 // window.state (read by tests):
 //   status        "connecting" | "live" | "offline" | "error"
@@ -13,7 +16,13 @@
 //   error         message of the last error ("" when none)
 //   and: bitrateKbps, fps, latencyMs, rttMs, packetsLostPct, slots,
 //        channel (data channel readyState), messages (received on it), attempts
+//   title         the room's title from the API ("" when unknown)
+//   following     whether the logged-in user follows the streamer
+//   viewers, followers   from the API
+//   user          the logged-in user's name, or null
+//   roomInfo      "loading" | "ready" | "unknown" (404) | "error"
 
+import { api, displayName, fetchMe, loginURL, setFollowing } from './api.js';
 import {
   endpointURL,
   errorMessage,
@@ -23,6 +32,10 @@ import {
   fmtKbps,
   fmtMs,
   fmtRes,
+  hueOf,
+  icon,
+  initialOf,
+  plural,
   roomFromPath,
   setPill,
   setText,
@@ -46,6 +59,17 @@ const ui = {
   overlay: $('stats-overlay'),
   note: $('retry-note'),
   log: $('room-log'),
+  info: $('room-info'),
+  avatar: $('info-avatar'),
+  title: $('info-title'),
+  streamer: $('info-streamer'),
+  category: $('info-category'),
+  viewers: $('info-viewers'),
+  viewersWrap: $('info-viewers-wrap'),
+  followers: $('info-followers'),
+  follow: $('follow'),
+  followLogin: $('follow-login'),
+  followError: $('follow-error'),
 };
 
 const state = {
@@ -66,6 +90,12 @@ const state = {
   channel: 'closed',
   messages: 0,
   attempts: 0,
+  title: '',
+  following: false,
+  viewers: 0,
+  followers: 0,
+  user: null,
+  roomInfo: 'loading',
 };
 window.state = state;
 
@@ -308,6 +338,113 @@ function renderStats(s) {
   });
 }
 
+// ---------------------------------------------------------------------------
+// Room info and Follow
+
+const INFO_REFRESH_MS = 5000;
+
+let roomInfo = null; // GET /api/rooms/{room}, last answer
+let infoTimer = 0;
+let followBusy = false;
+let userKnown = false; // GET /api/me answered (until then Follow stays hidden)
+let followVersion = 0; // bumps on every follow change; older answers keep their hands off
+
+async function loadRoomInfo() {
+  clearTimeout(infoTimer);
+  if (!room) return;
+  if (document.hidden && roomInfo) {
+    infoTimer = setTimeout(loadRoomInfo, INFO_REFRESH_MS);
+    return;
+  }
+  const version = followVersion;
+  try {
+    const r = await api(`/api/rooms/${encodeURIComponent(room)}`);
+    if (r && typeof r === 'object') {
+      roomInfo = r;
+      state.roomInfo = 'ready';
+      state.title = String(r.title || '');
+      state.viewers = Number(r.viewers) || 0;
+      // A follow change made meanwhile wins over this older answer.
+      if (!followBusy && version === followVersion) {
+        state.following = !!r.following;
+        state.followers = Number(r.followers) || 0;
+      }
+    }
+  } catch (err) {
+    if (err.status === 404) {
+      roomInfo = null;
+      state.roomInfo = 'unknown';
+      state.title = '';
+    } else if (!roomInfo) {
+      state.roomInfo = 'error';
+    }
+  }
+  renderInfo();
+  infoTimer = setTimeout(loadRoomInfo, INFO_REFRESH_MS);
+}
+
+function renderInfo() {
+  const owner = roomInfo?.owner || null;
+  const who = displayName(owner) || room;
+  setText(ui.title, state.title || (roomInfo ? `${who} is live` : room));
+  setText(ui.streamer, roomInfo ? who : state.roomInfo === 'unknown' ? 'This room does not exist.' : '');
+  ui.streamer.classList.toggle('muted', !roomInfo);
+  ui.streamer.title = owner?.name ? `@${owner.name}` : '';
+  const category = String(roomInfo?.category || '').trim();
+  setText(ui.category, category);
+  ui.category.hidden = !category;
+  setText(ui.avatar, initialOf(who));
+  ui.avatar.style.setProperty('--hue', String(hueOf(room)));
+  ui.viewersWrap.hidden = !roomInfo;
+  setText(ui.viewers, plural(state.viewers, 'viewer'));
+  ui.followers.hidden = !roomInfo;
+  setText(ui.followers, plural(state.followers, 'follower'));
+
+  // Follow: a button when logged in, a link to /login when not; nothing for
+  // an unknown room or your own.
+  const canFollow = userKnown && !!owner?.name && owner.name !== state.user;
+  ui.follow.hidden = !canFollow || !state.user;
+  ui.followLogin.hidden = !canFollow || !!state.user;
+  ui.followLogin.href = loginURL();
+  if (state.following) ui.follow.replaceChildren(icon('check', 18), 'Following');
+  else setText(ui.follow, 'Follow');
+  ui.follow.setAttribute('aria-pressed', String(state.following));
+  ui.follow.classList.toggle('primary', !state.following);
+  ui.follow.disabled = followBusy;
+
+  document.title = state.title ? `${state.title} · ${who} · onair` : room ? `${who} · onair` : 'onair';
+}
+
+async function toggleFollow() {
+  const owner = roomInfo?.owner?.name;
+  if (followBusy || !owner) return;
+  const want = !state.following;
+  followBusy = true;
+  followVersion++;
+  ui.followError.hidden = true;
+  // Show the change at once; undo it if the server refuses.
+  state.following = want;
+  state.followers = Math.max(0, state.followers + (want ? 1 : -1));
+  renderInfo();
+  try {
+    await setFollowing(owner, want);
+  } catch (err) {
+    state.following = !want;
+    state.followers = Math.max(0, state.followers + (want ? -1 : 1));
+    if (err.status === 401) {
+      state.user = null; // the session ended: Follow becomes a link to /login
+    } else {
+      setText(ui.followError, `Could not ${want ? 'follow' : 'unfollow'}: ${errorMessage(err)}`);
+      ui.followError.hidden = false;
+    }
+  } finally {
+    followBusy = false;
+    renderInfo();
+  }
+}
+
+ui.follow.addEventListener('click', toggleFollow);
+
 ui.unmute.addEventListener('click', () => {
   stage.setMuted(false);
   render();
@@ -328,3 +465,10 @@ document.title = room ? `${room} · onair` : 'onair';
 render();
 connect();
 statsLoop();
+renderInfo();
+fetchMe().then(({ user }) => {
+  state.user = user ? user.name : null;
+  userKnown = true;
+  renderInfo();
+});
+loadRoomInfo();

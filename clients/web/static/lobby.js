@@ -1,0 +1,197 @@
+// The lobby, /: the rooms live now (GET /api/rooms, already sorted by viewers,
+// most first) as a grid of cards that link to /watch/{id}, refreshed every
+// 5 s. Cards are keyed by room id and updated in place, so a refresh changes
+// only the text that changed and moves cards only when the order changed.
+// The top bar shows "Log in" / "Sign up", or the user with "Log out" (and
+// "My studio" for streamers).
+//
+// window.state (read by tests):
+//   status  "loading" until the first answer, then "ready" | "error"
+//   rooms   number of cards shown
+//   user    the logged-in user's name, or null
+//   error   the message shown when the last refresh failed ("" when none)
+
+import { api, displayName, fetchMe, renderAccount } from './api.js';
+import { errorMessage, fmtCount, fmtSince, h, hueOf, icon, initialOf, plural, safeImageURL, setText } from './common.js';
+
+const REFRESH_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  account: $('account'),
+  grid: $('room-grid'),
+  empty: $('empty'),
+  error: $('lobby-error'),
+  count: $('live-count'),
+};
+
+const state = { status: 'loading', rooms: 0, user: null, error: '' };
+window.state = state;
+
+/** id → {el, refs, last}: the card of each room shown. */
+const cards = new Map();
+let timer = 0;
+let busy = false;
+let missedWhileHidden = false;
+
+// ---------------------------------------------------------------------------
+// Cards
+
+function createCard(id) {
+  const initial = h('span', { class: 'cover-initial', 'aria-hidden': 'true' });
+  // The image fades in over the placeholder once it loads (data-loaded); a
+  // missing or broken image leaves the placeholder.
+  const img = h('img', { alt: '', loading: 'lazy', decoding: 'async' });
+  img.addEventListener('load', () => (img.dataset.loaded = 'true'));
+  img.addEventListener('error', () => delete img.dataset.loaded);
+  const viewers = h('span', { class: 'viewers-n' });
+  const viewersLabel = h('span', { class: 'sr-only' });
+  const uptime = h('span', { class: 'cover-uptime' });
+  const title = h('h2', { class: 'room-title' });
+  const streamer = h('p', { class: 'room-streamer' });
+  const category = h('span', { class: 'badge category' });
+  const stage = h('span', { class: 'room-stage' });
+  const link = h(
+    'a',
+    { class: 'room-link', href: `/watch/${encodeURIComponent(id)}` },
+    h(
+      'div',
+      { class: 'cover' },
+      initial,
+      img,
+      h('span', { class: 'badge live' }, 'LIVE'),
+      h('span', { class: 'cover-viewers' }, icon('eye', 15), viewers, viewersLabel),
+      uptime,
+    ),
+    h('div', { class: 'room-body' }, title, streamer, h('p', { class: 'room-tags' }, category, stage)),
+  );
+  const el = h('li', { class: 'room-card', 'data-id': id }, link);
+  return { el, refs: { link, cover: link.firstChild, initial, img, viewers, viewersLabel, uptime, title, streamer, category, stage }, last: {} };
+}
+
+/** Sets what changed since the card's last update. */
+function updateCard(card, room) {
+  const r = card.refs;
+  const who = displayName(room.streamer) || room.id;
+  const next = {
+    title: String(room.title || '').trim() || `${who} is live`,
+    streamer: who,
+    initial: initialOf(who, room.title, room.id),
+    hue: hueOf(room.id),
+    cover: safeImageURL(room.cover_url),
+    viewers: Number(room.viewers) || 0,
+    category: String(room.category || '').trim(),
+    uptime: fmtSince(room.started_at),
+    publishers: Number(room.publishers) || 0,
+  };
+  const was = card.last;
+  if (next.title !== was.title) {
+    setText(r.title, next.title);
+    r.title.title = next.title;
+  }
+  if (next.streamer !== was.streamer) setText(r.streamer, next.streamer);
+  if (next.initial !== was.initial) setText(r.initial, next.initial);
+  if (next.hue !== was.hue) r.cover.style.setProperty('--hue', String(next.hue));
+  if (next.cover !== was.cover) {
+    delete r.img.dataset.loaded;
+    r.img.hidden = !next.cover;
+    if (next.cover) r.img.src = next.cover;
+    else r.img.removeAttribute('src');
+  }
+  if (next.viewers !== was.viewers) {
+    setText(r.viewers, fmtCount(next.viewers));
+    setText(r.viewersLabel, next.viewers === 1 ? ' viewer' : ' viewers');
+  }
+  if (next.category !== was.category) {
+    setText(r.category, next.category);
+    r.category.hidden = !next.category;
+  }
+  if (next.uptime !== was.uptime) {
+    setText(r.uptime, next.uptime);
+    r.uptime.hidden = !next.uptime;
+    r.uptime.title = next.uptime ? `Live for ${next.uptime}` : '';
+  }
+  if (next.publishers !== was.publishers) {
+    setText(r.stage, next.publishers > 1 ? `${next.publishers} on stage` : '');
+    r.stage.hidden = next.publishers <= 1;
+  }
+  card.last = next;
+}
+
+/** Shows rooms in the order given, reusing the cards of rooms already shown. */
+function renderRooms(rooms) {
+  const seen = new Set();
+  let i = 0;
+  for (const room of rooms) {
+    if (!room || typeof room.id !== 'string' || !room.id || seen.has(room.id)) continue;
+    seen.add(room.id);
+    let card = cards.get(room.id);
+    if (!card) {
+      card = createCard(room.id);
+      cards.set(room.id, card);
+    }
+    updateCard(card, room);
+    const at = ui.grid.children[i];
+    if (at !== card.el) ui.grid.insertBefore(card.el, at || null);
+    i++;
+  }
+  for (const [id, card] of cards) {
+    if (!seen.has(id)) {
+      card.el.remove();
+      cards.delete(id);
+    }
+  }
+  state.rooms = cards.size;
+  ui.empty.hidden = cards.size > 0;
+  ui.grid.hidden = cards.size === 0;
+  setText(ui.count, cards.size > 0 ? plural(cards.size, 'room') : '');
+}
+
+// ---------------------------------------------------------------------------
+// Refresh every 5 s (paused while the page is hidden)
+
+async function refresh() {
+  clearTimeout(timer);
+  if (busy) return;
+  busy = true;
+  try {
+    const data = await api('/api/rooms');
+    await userShown; // "ready" means the top bar is final too
+    renderRooms(Array.isArray(data?.rooms) ? data.rooms : []);
+    state.status = 'ready';
+    state.error = '';
+  } catch (err) {
+    await userShown;
+    state.status = 'error';
+    state.error = errorMessage(err);
+    if (cards.size === 0) ui.empty.hidden = true;
+  } finally {
+    busy = false;
+    ui.grid.setAttribute('aria-busy', 'false');
+    setText(ui.error, state.error ? `Could not load the live rooms: ${state.error} Retrying…` : '');
+    ui.error.hidden = !state.error;
+    timer = setTimeout(tick, REFRESH_MS);
+  }
+}
+
+function tick() {
+  if (document.hidden) missedWhileHidden = true;
+  else refresh();
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && missedWhileHidden) {
+    missedWhileHidden = false;
+    refresh();
+  }
+});
+
+// ---------------------------------------------------------------------------
+
+function showUser(user) {
+  state.user = user ? user.name : null;
+  renderAccount(ui.account, user, { onLogout: () => showUser(null) });
+}
+
+const userShown = fetchMe().then(({ user }) => showUser(user));
+refresh();
