@@ -297,3 +297,22 @@ func TestAccountBadInput(t *testing.T) {
 		t.Fatalf("garbage token: %d", status)
 	}
 }
+
+// A stale session cookie never breaks public pages: it is cleared and the request
+// is served anonymously; a bad Bearer token is refused.
+func TestStaleCookie(t *testing.T) {
+	n := startNode(t, nil)
+	req, _ := http.NewRequest("GET", n.base+"/api/rooms", nil)
+	req.AddCookie(&http.Cookie{Name: "onair_session", Value: "expired.or.forged"})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Fatalf("stale cookie: %d, Set-Cookie %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+	if status, _, _ := api(t, n, "GET", "/api/rooms", "expired.or.forged", nil); status != 401 {
+		t.Fatalf("bad bearer: %d", status)
+	}
+}

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -30,21 +31,27 @@ type principal struct {
 const principalKey = "onair.principal"
 
 // authenticate reads the session from the Bearer token or the cookie. A request
-// without one is anonymous; a bad one is refused, so a stale cookie is noticed.
+// without one is anonymous. A bad Bearer token is refused (the client sent it on
+// purpose); a stale cookie is cleared and the request goes on anonymously, so an
+// expired login never breaks public pages.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		token := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
+		fromCookie := false
 		if token == "" {
-			if ck, err := c.Cookie(sessionCookie); err == nil {
-				token = ck.Value
+			if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+				token, fromCookie = ck.Value, true
 			}
 		}
 		if token == "" || s.accounts == nil {
 			return next(c)
 		}
 		u, claims, err := s.accounts.Verify(c.Request().Context(), token)
-		if err != nil {
+		if err != nil && fromCookie && (errors.Is(err, account.ErrTokenInvalid) || errors.Is(err, account.ErrBanned)) {
 			clearCookie(c)
+			return next(c)
+		}
+		if err != nil {
 			return writeProblem(c, err)
 		}
 		c.Set(principalKey, &principal{user: u, claims: claims})
