@@ -6,8 +6,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/onair-live/onair/cmd/onair/app"
 	client "github.com/onair-live/onair/clients/go"
+	"github.com/onair-live/onair/cmd/onair/app"
 	"github.com/onair-live/onair/internal/browsertest"
 )
 
