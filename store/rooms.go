@@ -57,17 +57,7 @@ const roomsBatch = 500
 // ids; ids with no room are absent from the map, repeats are fine.
 func (db *DB) Rooms(ctx context.Context, ids []string) (map[string]Room, error) {
 	out := make(map[string]Room, len(ids))
-	seen := make(map[string]struct{}, len(ids))
-	uniq := make([]any, 0, len(ids))
-	for _, id := range ids {
-		if _, ok := seen[id]; !ok {
-			seen[id] = struct{}{}
-			uniq = append(uniq, id)
-		}
-	}
-	for len(uniq) > 0 {
-		chunk := uniq[:min(len(uniq), roomsBatch)]
-		uniq = uniq[len(chunk):]
+	for _, chunk := range idBatches(ids) {
 		q := "SELECT " + roomCols + " FROM rooms WHERE id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
 		if err := db.collectRooms(ctx, out, q, chunk); err != nil {
 			return nil, fmt.Errorf("store: rooms: %w", err)

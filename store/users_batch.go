@@ -10,17 +10,7 @@ import (
 // ids (the lobby shows many streamers at once); unknown ids are absent.
 func (db *DB) UsersByID(ctx context.Context, ids []string) (map[string]User, error) {
 	out := make(map[string]User, len(ids))
-	seen := make(map[string]struct{}, len(ids))
-	uniq := make([]any, 0, len(ids))
-	for _, id := range ids {
-		if _, ok := seen[id]; !ok {
-			seen[id] = struct{}{}
-			uniq = append(uniq, id)
-		}
-	}
-	for len(uniq) > 0 {
-		chunk := uniq[:min(len(uniq), roomsBatch)]
-		uniq = uniq[len(chunk):]
+	for _, chunk := range idBatches(ids) {
 		q := "SELECT " + userCols + " FROM users u WHERE u.id IN (?" + strings.Repeat(", ?", len(chunk)-1) + ")"
 		rows, err := db.query(ctx, db.r, q, chunk...)
 		if err != nil {
@@ -41,4 +31,24 @@ func (db *DB) UsersByID(ctx context.Context, ids []string) (map[string]User, err
 		}
 	}
 	return out, nil
+}
+
+// idBatches removes repeats from ids and cuts them into query arguments of at
+// most roomsBatch, so an IN list stays within every engine's parameter limit.
+func idBatches(ids []string) [][]any {
+	seen := make(map[string]struct{}, len(ids))
+	uniq := make([]any, 0, len(ids))
+	for _, id := range ids {
+		if _, ok := seen[id]; !ok {
+			seen[id] = struct{}{}
+			uniq = append(uniq, id)
+		}
+	}
+	var out [][]any
+	for len(uniq) > 0 {
+		n := min(len(uniq), roomsBatch)
+		out = append(out, uniq[:n])
+		uniq = uniq[n:]
+	}
+	return out
 }

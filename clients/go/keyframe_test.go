@@ -13,21 +13,6 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// vp8Key and vp8Delta are the first bytes of a VP8 keyframe (frame tag with
-// P=0, start code, 640x360) and of a delta frame (P=1).
-var (
-	vp8Key   = []byte{0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01, 0xaa}
-	vp8Delta = []byte{0x31, 0x42, 0x00, 0xaa, 0xbb, 0xcc, 0xdd, 0xee}
-)
-
-func cat(parts ...[]byte) []byte {
-	var b []byte
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	return b
-}
-
 func TestSyntheticVP8Keyframes(t *testing.T) {
 	s := NewSyntheticVP8(50, 400_000)
 	if s.keyEvery != 100 {
@@ -78,8 +63,9 @@ func TestSyntheticVP8Keyframes(t *testing.T) {
 func TestObserveDoesNotAllocate(t *testing.T) {
 	ts := &trackState{video: true, isKey: keyframe.Detector(webrtc.MimeTypeVP8)}
 	src := rtp.Packet{
-		Header:  rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: 1, Timestamp: 1, SSRC: 5, Marker: true},
-		Payload: cat([]byte{0x90, 0x80, 0x12}, vp8Key),
+		Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: 1, Timestamp: 1, SSRC: 5, Marker: true},
+		// Payload descriptor with a picture id, then a keyframe's frame tag and start code.
+		Payload: []byte{0x90, 0x80, 0x12, 0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01, 0xaa},
 	}
 	if err := src.SetExtension(3, []byte{0x01, 0x02}); err != nil {
 		t.Fatal(err)
