@@ -81,3 +81,27 @@ func TestBrowserStudioAndWatch(t *testing.T) {
 	browsertest.NoSideScroll(t, viewer)
 	browsertest.Screenshot(t, viewer, "watch-live-375")
 }
+
+// Chromium publishes H.264 from the studio; the room is negotiated with the
+// offered profile and a Chromium viewer decodes it.
+func TestBrowserH264(t *testing.T) {
+	n := startNode(t, nil)
+	browser := browsertest.Launch(t)
+	host := browsertest.NewTab(t, browser)
+	browsertest.Navigate(t, host, n.base+"/studio/h264?autostart=1&key=h264-key&res=360&codec=H264")
+	browsertest.WaitState(t, host, "", func(s map[string]any) bool {
+		return s["status"] == "live" && browsertest.Num(s, "framesEncoded") > 0
+	}, 60*time.Second)
+	viewer := browsertest.NewTab(t, browser)
+	browsertest.Navigate(t, viewer, n.base+"/watch/h264")
+	st := browsertest.WaitState(t, viewer, "", func(s map[string]any) bool {
+		return browsertest.Num(s, "framesDecoded") > 30
+	}, 30*time.Second)
+	if st["codec"] != "H264" {
+		t.Fatalf("viewer codec %v", st["codec"])
+	}
+	rooms := n.app.SFU().Rooms()
+	if len(rooms) != 1 || rooms[0].VideoCodec != "video/h264" {
+		t.Fatalf("rooms %+v", rooms)
+	}
+}

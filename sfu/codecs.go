@@ -51,10 +51,15 @@ func videoMimes() []string {
 	return out
 }
 
-// capability returns the canonical capability of a video mime type.
-func capability(mime string) (webrtc.RTPCodecCapability, bool) {
+// capability returns the capability of a video mime type: the table entry with
+// this fmtp, or the first entry of the mime type when fmtp is empty.
+func capability(mime string, fmtp ...string) (webrtc.RTPCodecCapability, bool) {
+	want := ""
+	if len(fmtp) > 0 {
+		want = fmtp[0]
+	}
 	for _, c := range videoCodecs {
-		if strings.EqualFold(c.params.MimeType, mime) {
+		if strings.EqualFold(c.params.MimeType, mime) && (want == "" || c.params.SDPFmtpLine == want) {
 			return c.params.RTPCodecCapability, true
 		}
 	}
@@ -65,14 +70,17 @@ func capability(mime string) (webrtc.RTPCodecCapability, bool) {
 }
 
 // newAPI builds a pion API whose media engine knows only the given video codec
-// (plus Opus), so the peer can negotiate nothing the room cannot forward.
-func newAPI(se webrtc.SettingEngine, videoMime string) (*webrtc.API, error) {
+// (plus Opus), so the peer can negotiate nothing the room cannot forward; with an
+// fmtp, only that variant (one H.264 profile), so a publisher sends exactly what
+// the room's viewers were told to expect.
+func newAPI(se webrtc.SettingEngine, videoMime, videoFmtp string) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
 	for _, c := range videoCodecs {
-		if videoMime != "" && !strings.EqualFold(c.params.MimeType, videoMime) {
+		if videoMime != "" && !strings.EqualFold(c.params.MimeType, videoMime) ||
+			videoFmtp != "" && c.params.SDPFmtpLine != videoFmtp {
 			continue
 		}
 		if err := m.RegisterCodec(c.params, webrtc.RTPCodecTypeVideo); err != nil {

@@ -46,15 +46,25 @@ func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RT
 	return d
 }
 
-// Bind picks the negotiated codec that matches the one this track will carry.
+// Bind picks the negotiated codec that matches the one this track will carry:
+// for H.264 the same profile if the viewer offered it, else the same
+// packetization mode (decoders follow the SPS in the stream).
 func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	var match *webrtc.RTPCodecParameters
+	score := 0
 	for _, c := range ctx.CodecParameters() {
 		if !strings.EqualFold(c.MimeType, d.codec.MimeType) {
 			continue
 		}
-		if match == nil || fmtpMatches(c.SDPFmtpLine, d.codec.SDPFmtpLine) {
-			match = &c
+		s := 1
+		if fmtpMatches(c.SDPFmtpLine, d.codec.SDPFmtpLine) {
+			s = 2
+			if h264Profile(c.SDPFmtpLine) == h264Profile(d.codec.SDPFmtpLine) {
+				s = 3
+			}
+		}
+		if s > score {
+			match, score = &c, s
 		}
 	}
 	if match == nil {
@@ -62,11 +72,6 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	}
 	d.out.Store(&binding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(match.PayloadType), clockRate: match.ClockRate})
 	return *match, nil
-}
-
-// fmtpMatches compares the parameters that make H.264 streams incompatible.
-func fmtpMatches(a, b string) bool {
-	return strings.Contains(a, "packetization-mode=1") == strings.Contains(b, "packetization-mode=1")
 }
 
 func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
@@ -152,4 +157,9 @@ func (d *downTrack) send(p *packet) {
 		d.stats.packetsOut.Add(1)
 		d.stats.bytesOut.Add(uint64(n))
 	}
+}
+
+// fmtpMatches compares the parameter that makes H.264 streams incompatible.
+func fmtpMatches(a, b string) bool {
+	return strings.Contains(a, "packetization-mode=1") == strings.Contains(b, "packetization-mode=1")
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -15,7 +16,8 @@ type offerInfo struct {
 
 type mediaInfo struct {
 	direction string
-	codecs    []string // lower-case mime types, in the offer's order of preference
+	codecs    []string            // lower-case mime types, in the offer's order of preference
+	fmtps     map[string][]string // mime → its fmtp lines, in the same order
 }
 
 // parseOffer validates an SDP offer (RFC 8866) enough to give a clear error early.
@@ -37,19 +39,30 @@ func parseOffer(raw string) (offerInfo, error) {
 		if m.MediaName.Port.Value == 0 {
 			continue // rejected or stopped m-line
 		}
-		mi := mediaInfo{direction: "sendrecv"}
+		mi := mediaInfo{direction: "sendrecv", fmtps: map[string][]string{}}
+		names, params := map[string]string{}, map[string]string{}
+		var order []string
 		for _, a := range m.Attributes {
 			switch a.Key {
 			case "sendrecv", "sendonly", "recvonly", "inactive":
 				mi.direction = a.Key
 			case "rtpmap":
 				// a=rtpmap:<pt> <name>/<clock>[/<channels>]
-				_, rest, ok := strings.Cut(a.Value, " ")
+				pt, rest, ok := strings.Cut(a.Value, " ")
 				name, _, _ := strings.Cut(rest, "/")
 				if ok && name != "" {
-					mi.codecs = append(mi.codecs, strings.ToLower(kind+"/"+name))
+					names[pt] = strings.ToLower(kind + "/" + name)
+					order = append(order, pt)
+				}
+			case "fmtp":
+				if pt, p, ok := strings.Cut(a.Value, " "); ok {
+					params[pt] = p
 				}
 			}
+		}
+		for _, pt := range order {
+			mi.codecs = append(mi.codecs, names[pt])
+			mi.fmtps[names[pt]] = append(mi.fmtps[names[pt]], params[pt])
 		}
 		if kind == "video" {
 			info.video = append(info.video, mi)
@@ -79,4 +92,58 @@ func firstCodec(ms []mediaInfo, supported []string) string {
 
 func offers(ms []mediaInfo, mime string) bool {
 	return firstCodec(ms, []string{strings.ToLower(mime)}) != ""
+}
+
+// h264Profile names the H.264 profile of an fmtp line's profile-level-id
+// (RFC 6184 §8.1): profile_idc with the constraint flags that change what a
+// decoder must support, so 42e01f and 42c01e are both constrained baseline. The
+// level is ignored: both sides allow level asymmetry.
+func h264Profile(fmtp string) string {
+	for _, kv := range strings.Split(fmtp, ";") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(kv), "profile-level-id=")
+		if !ok || len(v) != 6 {
+			continue
+		}
+		b, err := hex.DecodeString(v)
+		if err != nil {
+			return ""
+		}
+		idc, iop := b[0], b[1]
+		switch {
+		case idc == 0x42 && iop&0x40 != 0, idc == 0x4d && iop&0x80 != 0:
+			return "constrained-baseline"
+		case idc == 0x42:
+			return "baseline"
+		case idc == 0x4d:
+			return "main"
+		case idc == 0x64 && iop&0x0c == 0x0c:
+			return "constrained-high"
+		case idc == 0x64:
+			return "high"
+		}
+		return v[:4]
+	}
+	return ""
+}
+
+// chooseFmtp returns the fmtp of our codec table entry that the offer's
+// preferred variant of mime matches: for H.264 the first offered profile we
+// forward with packetization-mode=1; "" for codecs with one entry.
+func chooseFmtp(ms []mediaInfo, mime string) string {
+	if !strings.EqualFold(mime, "video/h264") {
+		return ""
+	}
+	for _, m := range ms {
+		for _, f := range m.fmtps[strings.ToLower(mime)] {
+			if !strings.Contains(f, "packetization-mode=1") {
+				continue
+			}
+			for _, c := range videoCodecs {
+				if strings.EqualFold(c.params.MimeType, mime) && h264Profile(c.params.SDPFmtpLine) == h264Profile(f) {
+					return c.params.SDPFmtpLine
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -60,30 +60,44 @@ type Router struct {
 	slots     []*slot
 	subs      map[*subscriber]struct{}
 	videoMime string // the room's video codec, fixed by its first publisher
+	videoFmtp string // and, for H.264, its profile
 	pending   int    // publishers negotiating; a router with some is not dropped
 	started   time.Time
 	ended     bool
 }
 
-// chooseVideo picks the codec a new publisher must send: the room's, so every
-// subscriber's downstream track can carry every co-host.
-func (r *Router) chooseVideo(info offerInfo, identity string) (string, error) {
+// chooseVideo picks the codec a new publisher must send: the room's (for H.264,
+// its profile too), so every subscriber's downstream track can carry every
+// co-host; for the first publisher, its preferred codec that we forward.
+func (r *Router) chooseVideo(info offerInfo) (mime, fmtp string, err error) {
 	if len(info.video) == 0 {
-		return "", nil
+		return "", "", nil
 	}
 	r.mu.Lock()
-	roomMime := r.videoMime
+	roomMime, roomFmtp := r.videoMime, r.videoFmtp
 	r.mu.Unlock()
 	if roomMime != "" {
-		if !offers(info.video, roomMime) {
-			return "", fmt.Errorf("%w: this room is live in %s; publish %s to join its stage", ErrNoCommonCodec, codecName(roomMime), codecName(roomMime))
+		if !offers(info.video, roomMime) || chooseFmtp(info.video, roomMime) != roomFmtp {
+			return "", "", fmt.Errorf("%w: this room is live in %s; publish %s to join its stage", ErrNoCommonCodec, codecLabel(roomMime, roomFmtp), codecLabel(roomMime, roomFmtp))
 		}
-		return roomMime, nil
+		return roomMime, roomFmtp, nil
 	}
 	if m := firstCodec(info.video, videoMimes()); m != "" {
-		return m, nil
+		f := chooseFmtp(info.video, m)
+		if strings.EqualFold(m, webrtc.MimeTypeH264) && f == "" {
+			return "", "", fmt.Errorf("%w: H.264 needs packetization-mode=1 with the baseline, main or high profile", ErrNoCommonCodec)
+		}
+		return m, f, nil
 	}
-	return "", fmt.Errorf("%w: none of the offered video codecs is supported; offer VP8, VP9, H.264 or AV1", ErrNoCommonCodec)
+	return "", "", fmt.Errorf("%w: none of the offered video codecs is supported; offer VP8, VP9, H.264 or AV1", ErrNoCommonCodec)
+}
+
+// codecLabel names a codec for people: "VP8", "H.264 constrained-baseline".
+func codecLabel(mime, fmtp string) string {
+	if p := h264Profile(fmtp); p != "" {
+		return "H.264 " + p
+	}
+	return codecName(mime)
 }
 
 func codecName(mime string) string {
@@ -96,7 +110,7 @@ func codecName(mime string) string {
 // fixed by its first publisher (VP8 when that one sends no video), so every
 // subscriber's downstream tracks can carry every co-host. It returns the
 // publisher taken over, which the caller closes, and emits the stage events.
-func (r *Router) addPublisher(p *publisher, videoMime string) (old *publisher, err error) {
+func (r *Router) addPublisher(p *publisher, videoMime, videoFmtp string) (old *publisher, err error) {
 	r.mu.Lock()
 	r.pending--
 	if r.ended {
@@ -104,10 +118,11 @@ func (r *Router) addPublisher(p *publisher, videoMime string) (old *publisher, e
 		return nil, fmt.Errorf("%w: the room has just ended, publish again", ErrNotLive)
 	}
 	if r.videoMime == "" {
-		r.videoMime = cmp.Or(videoMime, strings.ToLower(webrtc.MimeTypeVP8))
-	} else if videoMime != "" && videoMime != r.videoMime {
+		r.videoMime, r.videoFmtp = cmp.Or(videoMime, strings.ToLower(webrtc.MimeTypeVP8)), videoFmtp
+	} else if videoMime != "" && (videoMime != r.videoMime || videoFmtp != r.videoFmtp) {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("%w: this room is live in %s; publish %s to join its stage", ErrNoCommonCodec, codecName(r.videoMime), codecName(r.videoMime))
+		label := codecLabel(r.videoMime, r.videoFmtp)
+		return nil, fmt.Errorf("%w: this room is live in %s; publish %s to join its stage", ErrNoCommonCodec, label, label)
 	}
 	var events []func(Observer)
 	if i := slices.IndexFunc(r.slots, func(s *slot) bool { return s.identity == p.sess.Identity }); i >= 0 {
@@ -122,7 +137,7 @@ func (r *Router) addPublisher(p *publisher, videoMime string) (old *publisher, e
 			r.mu.Unlock()
 			return nil, fmt.Errorf("%w: %d co-hosts are live in this room already", ErrStageFull, len(r.slots))
 		}
-		vc, _ := capability(r.videoMime)
+		vc, _ := capability(r.videoMime, r.videoFmtp)
 		ac, _ := capability(webrtc.MimeTypeOpus)
 		s := &slot{identity: p.sess.Identity, pub: p,
 			video: newFeed(webrtc.RTPCodecTypeVideo, vc), audio: newFeed(webrtc.RTPCodecTypeAudio, ac)}

@@ -187,8 +187,8 @@ func (s *SFU) Session(id string) (*Session, error) {
 	return nil, ErrSessionNotFound
 }
 
-func (s *SFU) newPeer(videoMime string) (*webrtc.PeerConnection, error) {
-	api, err := newAPI(s.se, videoMime)
+func (s *SFU) newPeer(videoMime, videoFmtp string) (*webrtc.PeerConnection, error) {
+	api, err := newAPI(s.se, videoMime, videoFmtp)
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +219,11 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 		return nil, "", err
 	}
 	defer s.release(r)
-	mime, err := r.chooseVideo(info, identity)
+	mime, fmtp, err := r.chooseVideo(info)
 	if err != nil {
 		return nil, "", err
 	}
-	pc, err := s.newPeer(mime)
+	pc, err := s.newPeer(mime, fmtp)
 	if err != nil {
 		return nil, "", err
 	}
@@ -246,7 +246,7 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 		_ = sess.Close()
 		return nil, "", err
 	}
-	old, err := r.addPublisher(p, mime)
+	old, err := r.addPublisher(p, mime, fmtp)
 	if err != nil {
 		_ = sess.Close()
 		return nil, "", err
@@ -284,7 +284,7 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 		return nil, "", fmt.Errorf("%w: room %q is not live right now", ErrNotLive, room)
 	}
 	r.mu.Lock()
-	mime := r.videoMime
+	mime, fmtp := r.videoMime, r.videoFmtp
 	r.mu.Unlock()
 	if mime == "" {
 		mime = strings.ToLower(webrtc.MimeTypeVP8)
@@ -295,13 +295,13 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 	if len(info.audio) > 0 && !offers(info.audio, webrtc.MimeTypeOpus) {
 		return nil, "", fmt.Errorf("%w: the room's audio is Opus and the player offered none", ErrNoCommonCodec)
 	}
-	pc, err := s.newPeer(mime)
+	pc, err := s.newPeer(mime, "")
 	if err != nil {
 		return nil, "", err
 	}
 	sess := &Session{ID: newSessionID(), Room: room, Role: RoleSubscriber, Identity: identity, pc: pc, etag: newETag(), done: make(chan struct{})}
 	sub := &subscriber{sess: sess, stats: &s.stats}
-	vc, _ := capability(mime)
+	vc, _ := capability(mime, fmtp)
 	ac, _ := capability(webrtc.MimeTypeOpus)
 	n := min(max(len(info.video), len(info.audio)), s.cfg.MaxPublishers)
 	for i := range n {
