@@ -15,6 +15,7 @@ var (
 	ErrBanned          = errors.New("account: banned")
 	ErrNoStreamKey     = errors.New("account: publishing needs a stream key")
 	ErrWrongStreamKey  = errors.New("account: this stream key is not valid for this room")
+	ErrBusy            = errors.New("account: the server is busy checking passwords; try again in a moment")
 )
 
 // RateLimitError says when to try again.

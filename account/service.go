@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
+	"strings"
 	"time"
 
 	"github.com/onair-live/onair/store"
@@ -61,6 +63,9 @@ type Service struct {
 	secret []byte
 	cfg    Config
 	now    func() time.Time
+	// hashing bounds concurrent argon2id runs (19 MiB each), so a flood of
+	// logins cannot exhaust memory.
+	hashing chan struct{}
 }
 
 // New returns a Service that signs tokens with secret (at least 32 bytes).
@@ -68,7 +73,8 @@ func New(st Store, lim Limiter, secret []byte, cfg Config) (*Service, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("account: the token secret needs at least 32 bytes")
 	}
-	return &Service{st: st, lim: lim, secret: secret, cfg: cfg.withDefaults(), now: time.Now}, nil
+	return &Service{st: st, lim: lim, secret: secret, cfg: cfg.withDefaults(), now: time.Now,
+		hashing: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
 }
 
 // ValidName reports whether name is a valid login handle ([a-z0-9_-]{3,32}).
@@ -99,7 +105,7 @@ func (s *Service) Signup(ctx context.Context, name, password, ip string) (Sessio
 	if len(password) < 8 || len(password) > 256 {
 		return Session{}, ErrWeakPassword
 	}
-	if err := s.limit(ctx, "signup:ip:"+ip); err != nil {
+	if err := s.limit(ctx, "signup:ip:"+ip, 1); err != nil {
 		return Session{}, err
 	}
 	u, err := s.CreateUser(ctx, name, name, password, store.RoleViewer)
@@ -114,7 +120,7 @@ func (s *Service) CreateUser(ctx context.Context, name, displayName, password st
 	if err := ValidName(name); err != nil {
 		return store.User{}, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hashPassword(ctx, password)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -125,25 +131,36 @@ func (s *Service) CreateUser(ctx context.Context, name, displayName, password st
 	return u, err
 }
 
-// Login checks a password. Attempts are rate-limited per account and per address
-// whether they succeed or not, so guessing is slow everywhere.
+// Login checks a password. Attempts are rate-limited per address, per account
+// from that address (so nobody elsewhere can lock the owner out) and, more
+// generously, per account from everywhere (so guessing from many addresses is
+// slow too).
 func (s *Service) Login(ctx context.Context, name, password, ip string) (Session, error) {
-	if err := s.limit(ctx, "login:ip:"+ip); err != nil {
-		return Session{}, err
+	name = strings.ToLower(name)
+	if ValidName(name) != nil || len(password) > 256 {
+		return Session{}, ErrBadCredentials
 	}
-	if err := s.limit(ctx, "login:user:"+name); err != nil {
+	for _, key := range []string{"login:ip:" + ip, "login:user:" + name + ":ip:" + ip} {
+		if err := s.limit(ctx, key, 1); err != nil {
+			return Session{}, err
+		}
+	}
+	if err := s.limit(ctx, "login:user:"+name, 10); err != nil {
 		return Session{}, err
 	}
 	u, err := s.st.UserByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		// Hash anyway so a missing account takes as long as a wrong password.
-		_, _ = CheckPassword(dummyHash, password)
+		_, _ = s.checkPassword(ctx, dummyHash, password)
 		return Session{}, ErrBadCredentials
 	}
 	if err != nil {
 		return Session{}, err
 	}
-	ok, err := CheckPassword(u.PasswordHash, password)
+	ok, err := s.checkPassword(ctx, u.PasswordHash, password)
+	if errors.Is(err, ErrBusy) {
+		return Session{}, err
+	}
 	if err != nil || !ok {
 		return Session{}, ErrBadCredentials
 	}
@@ -155,6 +172,39 @@ func (s *Service) Login(ctx context.Context, name, password, ip string) (Session
 
 var dummyHash, _ = HashPassword("not a password anyone has")
 
+// hashWait is how long a login waits for a free hashing slot before the server
+// answers that it is busy.
+const hashWait = 3 * time.Second
+
+func (s *Service) withHashSlot(ctx context.Context, f func()) error {
+	t := time.NewTimer(hashWait)
+	defer t.Stop()
+	select {
+	case s.hashing <- struct{}{}:
+	case <-t.C:
+		return ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.hashing }()
+	f()
+	return nil
+}
+
+func (s *Service) checkPassword(ctx context.Context, hash, password string) (ok bool, err error) {
+	if e := s.withHashSlot(ctx, func() { ok, err = CheckPassword(hash, password) }); e != nil {
+		return false, e
+	}
+	return ok, err
+}
+
+func (s *Service) hashPassword(ctx context.Context, password string) (hash string, err error) {
+	if e := s.withHashSlot(ctx, func() { hash, err = HashPassword(password) }); e != nil {
+		return "", e
+	}
+	return hash, err
+}
+
 func reason(u store.User) string {
 	if u.BanReason != "" {
 		return u.BanReason
@@ -162,11 +212,13 @@ func reason(u store.User) string {
 	return "no reason given"
 }
 
-func (s *Service) limit(ctx context.Context, key string) error {
+// limit takes a token from key's bucket; scale multiplies the configured rate
+// and burst.
+func (s *Service) limit(ctx context.Context, key string, scale int) error {
 	if s.lim == nil {
 		return nil
 	}
-	ok, retry, err := s.lim.Allow(ctx, key, s.cfg.LoginPerMinute/60, s.cfg.LoginBurst)
+	ok, retry, err := s.lim.Allow(ctx, key, float64(scale)*s.cfg.LoginPerMinute/60, scale*s.cfg.LoginBurst)
 	if err != nil {
 		return err
 	}

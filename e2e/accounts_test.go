@@ -181,10 +181,25 @@ func TestWHIPStreamKeys(t *testing.T) {
 	if status, body := post(owner["stream_key"]); status != 201 {
 		t.Fatalf("right key: %d %s", status, body)
 	}
+	// Rotating the key cuts off whoever streams with the old one, at once.
+	ownerToken := login(t, n, "ownerw", "owner-password")
+	if status, out, _ := api(t, n, "POST", "/api/me/stream-key", ownerToken, nil); status != 200 {
+		t.Fatalf("rotate: %d %v", status, out)
+	}
+	eventually(t, 5*time.Second, "the old key's stream to end", func() bool { return len(n.app.SFU().Rooms()) == 0 })
+	if status, _ := post(owner["stream_key"]); status != 403 {
+		t.Fatalf("old key after rotation: %d", status)
+	}
+	_, out, _ := api(t, n, "POST", "/api/me/stream-key", ownerToken, nil)
+	owner["stream_key"] = out["stream_key"].(string)
+	if status, body := post(owner["stream_key"]); status != 201 {
+		t.Fatalf("new key: %d %s", status, body)
+	}
 	createUser(t, n, "modw", "admin", "admin-password")
 	if status, out, _ := api(t, n, "POST", "/api/admin/users/ownerw/ban", login(t, n, "modw", "admin-password"), map[string]string{"reason": "repeated spam"}); status != 204 {
 		t.Fatalf("ban: %d %v", status, out)
 	}
+	eventually(t, 5*time.Second, "the banned streamer's stream to end", func() bool { return len(n.app.SFU().Rooms()) == 0 })
 	if status, body := post(owner["stream_key"]); status != 403 || !strings.Contains(body, "repeated spam") {
 		t.Errorf("banned streamer: %d %s", status, body)
 	}
@@ -251,6 +266,9 @@ func TestPrivateRoom(t *testing.T) {
 	if status != 401 || !strings.Contains(body, "private") {
 		t.Fatalf("anonymous WHEP to a private room: %d %s", status, body)
 	}
+	if status, _, _ := api(t, n, "GET", "/api/rooms/secret", "", nil); status != 404 {
+		t.Fatalf("anonymous GET of a private room: %d", status)
+	}
 	v, err := client.Watch(testContext(t, 10*time.Second), n.opts("secret", login(t, n, "member", "member-password")), 1)
 	if err != nil {
 		t.Fatalf("member WHEP: %v", err)
@@ -314,5 +332,62 @@ func TestStaleCookie(t *testing.T) {
 	}
 	if status, _, _ := api(t, n, "GET", "/api/rooms", "expired.or.forged", nil); status != 401 {
 		t.Fatalf("bad bearer: %d", status)
+	}
+}
+
+// Admins act only on lower roles, in both directions; forged client addresses
+// and cross-site requests get nowhere.
+func TestAbuseIsRefused(t *testing.T) {
+	n := startNode(t, nil)
+	createUser(t, n, "root", "superadmin", "root-password")
+	createUser(t, n, "adm1", "admin", "adm1-password")
+	createUser(t, n, "adm2", "admin", "adm2-password")
+	root, adm1 := login(t, n, "root", "root-password"), login(t, n, "adm1", "adm1-password")
+	if status, _, _ := api(t, n, "POST", "/api/admin/users/adm2/ban", root, map[string]string{"reason": "test"}); status != 204 {
+		t.Fatalf("superadmin bans admin: %d", status)
+	}
+	if status, _, _ := api(t, n, "DELETE", "/api/admin/users/adm2/ban", adm1, nil); status != 403 {
+		t.Fatalf("admin unbans a peer: %d", status)
+	}
+	if status, _, _ := api(t, n, "POST", "/api/admin/users/root/ban", adm1, map[string]string{"reason": "coup"}); status != 403 {
+		t.Fatalf("admin bans the superadmin: %d", status)
+	}
+
+	// Rotating X-Forwarded-For does not reset the per-address login limit.
+	limited := false
+	for i := range 12 {
+		req, _ := http.NewRequest("POST", n.base+"/api/auth/login", strings.NewReader(`{"name":"adm1","password":"wrong-password"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 429 {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("12 wrong passwords with forged addresses were never limited")
+	}
+
+	// A cross-site request carrying the session cookie cannot change state.
+	req, _ := http.NewRequest("POST", n.base+"/api/me/stream-key", nil)
+	req.AddCookie(&http.Cookie{Name: "onair_session", Value: root})
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("cross-site POST with the cookie: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// A body that is not JSON is refused before anything happens.
+	if status, _, _ := do(t, "PATCH", n.base+"/api/rooms/root", "text/plain", `{"title":"x"}`, "Authorization", "Bearer "+root); status != 415 {
+		t.Fatalf("text/plain PATCH: %d", status)
 	}
 }

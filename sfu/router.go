@@ -276,3 +276,26 @@ func (r *Router) isEnded() bool {
 	defer r.mu.Unlock()
 	return r.ended
 }
+
+// kick takes identity's slot off the stage now: its publisher is closed and
+// there is no grace period to come back in.
+func (r *Router) kick(identity string) {
+	r.mu.Lock()
+	i := slices.IndexFunc(r.slots, func(s *slot) bool { return s.identity == identity })
+	if i < 0 {
+		r.mu.Unlock()
+		return
+	}
+	s := r.slots[i]
+	pub := s.pub
+	s.pub = nil
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	r.mu.Unlock()
+	if pub != nil {
+		_ = pub.sess.Close()
+	}
+	r.expire(s)
+}

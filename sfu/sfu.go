@@ -367,6 +367,14 @@ func (s *SFU) negotiate(ctx context.Context, pc *webrtc.PeerConnection, offer st
 	return answerAndGather(ctx, pc)
 }
 
+// Kick ends identity's stream in room at once (a ban, a rotated stream key):
+// its viewers lose that co-host without waiting for a republish.
+func (s *SFU) Kick(room, identity string) {
+	if r, _ := s.router(room, false); r != nil {
+		r.kick(identity)
+	}
+}
+
 // Rooms lists the live rooms.
 func (s *SFU) Rooms() []RoomInfo {
 	s.mu.Lock()

@@ -61,6 +61,9 @@ func (s *Server) ban(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
+	if u.Role.AtLeast(current(c).user.Role) {
+		return writeProblem(c, fmt.Errorf("%w: you can only ban or unban users below your own role", account.ErrForbidden))
+	}
 	if c.Request().Method == http.MethodDelete {
 		if err := s.platform.SetBanned(ctx, u.ID, false, ""); err != nil {
 			return writeProblem(c, err)
@@ -74,14 +77,12 @@ func (s *Server) ban(c echo.Context) error {
 	if in.Reason == "" || len(in.Reason) > 200 {
 		return writeProblem(c, fmt.Errorf("%w: give a reason of 1 to 200 characters; the user is shown it", ErrBadRequest))
 	}
-	if u.Role.AtLeast(current(c).user.Role) {
-		return writeProblem(c, fmt.Errorf("%w: you can only ban users below your own role", account.ErrForbidden))
-	}
 	if err := s.platform.SetBanned(ctx, u.ID, true, in.Reason); err != nil {
 		return writeProblem(c, err)
 	}
 	if err := s.platform.RevokeAllFor(ctx, u.ID, time.Now()); err != nil {
 		return writeProblem(c, err)
 	}
+	s.media.Kick(u.Name, u.Name) // a banned streamer's live stream ends now
 	return c.NoContent(http.StatusNoContent)
 }

@@ -74,8 +74,8 @@ type personJSON struct {
 // bindJSON decodes a small JSON body, refusing unknown fields and trailing data.
 func bindJSON(c echo.Context, v any) error {
 	mt := c.Request().Header.Get(echo.HeaderContentType)
-	if mt != "" && !isJSON(mt) {
-		return fmt.Errorf("%w: send Content-Type: application/json (got %s)", ErrBadMediaType, mt)
+	if !isJSON(mt) {
+		return fmt.Errorf("%w: send Content-Type: application/json (got %q)", ErrBadMediaType, mt)
 	}
 	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 16<<10))
 	dec.DisallowUnknownFields()
@@ -134,10 +134,12 @@ func (s *Server) logout(c echo.Context) error {
 func (s *Server) me(c echo.Context) error { return c.JSON(http.StatusOK, toUser(current(c).user)) }
 
 func (s *Server) rotateKey(c echo.Context) error {
-	key, err := s.accounts.RotateStreamKey(c.Request().Context(), current(c).user.ID)
+	me := current(c).user
+	key, err := s.accounts.RotateStreamKey(c.Request().Context(), me.ID)
 	if err != nil {
 		return writeProblem(c, err)
 	}
+	s.media.Kick(me.Name, me.Name) // whoever streams with the old key is cut off
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, map[string]string{"stream_key": key})
 }
@@ -292,6 +294,9 @@ func (s *Server) getRoom(c echo.Context) error {
 	r, owner, err := s.roomRecord(c)
 	if err != nil {
 		return writeProblem(c, err)
+	}
+	if r.Private && current(c) == nil {
+		return writeProblem(c, fmt.Errorf("%w: no room %q", store.ErrNotFound, r.ID))
 	}
 	return s.roomView(c, r, owner)
 }

@@ -64,6 +64,7 @@ var statusTable = []struct {
 	{account.ErrBadCredentials, http.StatusUnauthorized, "Login failed", ""},
 	{account.ErrForbidden, http.StatusForbidden, "Forbidden", ""},
 	{account.ErrRateLimited, http.StatusTooManyRequests, "Too many attempts", ""},
+	{account.ErrBusy, http.StatusServiceUnavailable, "Busy", ""},
 	{account.ErrBadName, http.StatusBadRequest, "Bad name", ""},
 	{account.ErrWeakPassword, http.StatusBadRequest, "Weak password", ""},
 	{account.ErrNameTaken, http.StatusConflict, "Name taken", ""},
@@ -102,6 +103,9 @@ func writeProblem(c echo.Context, err error) error {
 		if !matched {
 			c.Logger().Error(err)
 		}
+	}
+	if errors.Is(err, account.ErrBusy) {
+		c.Response().Header().Set("Retry-After", "1")
 	}
 	var rl *account.RateLimitError
 	if errors.As(err, &rl) {

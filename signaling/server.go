@@ -69,6 +69,9 @@ func New(cfg Config, d Deps) *Server {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// The client address (rate limits, dev mode) is the peer's, never a header a
+	// client can forge; a deployment behind a proxy sets its own extractor.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		if !c.Response().Committed {
 			_ = writeProblem(c, err)
@@ -91,12 +94,21 @@ func New(cfg Config, d Deps) *Server {
 	e.GET("/healthz", func(c echo.Context) error {
 		if d.Ready != nil {
 			if err := d.Ready(c.Request().Context()); err != nil {
-				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+				s.log.Warn("not ready", "err", err)
+				return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 			}
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
-	api := e.Group("/api", s.authenticate)
+	// Cookie-authenticated state changes only from this origin (Sec-Fetch-Site /
+	// Origin checks); WHIP/WHEP stay cross-origin by design (RFC 9725 CORS).
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"title":"Cross-site request","status":403,"detail":"this request came from another site; use onair's own pages"}`))
+	}))
+	api := e.Group("/api", echo.WrapMiddleware(csrf.Handler), s.authenticate)
 	api.GET("/rooms", s.liveRooms)
 	api.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
 	if d.Accounts != nil && d.Records != nil {

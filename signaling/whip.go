@@ -28,6 +28,8 @@ type Media interface {
 	Subscribe(ctx context.Context, room, identity, offer string) (*sfu.Session, string, error)
 	Session(id string) (*sfu.Session, error)
 	ICEServers() []sfu.ICEServer
+	// Kick ends a publisher's stream in a room at once, with no grace period.
+	Kick(room, identity string)
 }
 
 // resource serves one of the two RFC 9725 endpoints: WHIP for publishers, WHEP for
@@ -223,12 +225,16 @@ func (r *resource) checkPrivate(c echo.Context, id, token string) error {
 	if !rec.Private {
 		return nil
 	}
+	// The Bearer token may be a session (a player) or a co-host's stream key;
+	// the browser's session cookie is the other way in.
+	if token != "" {
+		if _, _, err := r.accounts.Verify(ctx, token); err == nil {
+			return nil
+		}
+	}
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		token = ck.Value
+		_, _, err := r.accounts.Verify(ctx, ck.Value)
+		return err
 	}
-	if token == "" {
-		return fmt.Errorf("%w: this room is private; log in to watch", account.ErrUnauthenticated)
-	}
-	_, _, err = r.accounts.Verify(ctx, token)
-	return err
+	return fmt.Errorf("%w: this room is private; log in to watch", account.ErrUnauthenticated)
 }

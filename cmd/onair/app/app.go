@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -59,6 +60,9 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Secret == "" && (cfg.Redis != "" || strings.HasPrefix(cfg.DB, "postgres")) {
+		log.Warn("shared state without --secret: each node signs sessions with its own secret.key, so a user moving between nodes is logged out; set the same --secret on every node")
+	}
 	accounts, err := account.New(a.db, a.hot, secret, cfg.Accounts)
 	if err != nil {
 		return nil, err
@@ -98,6 +102,7 @@ func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.edge.Serve(a.ln) })
 	g.Go(func() error { a.stage.renew(gctx, a.sfu); return nil })
+	g.Go(func() error { a.purgeRevoked(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
@@ -124,6 +129,24 @@ func (a *App) close() {
 	}
 	if a.db != nil {
 		_ = a.db.Close()
+	}
+}
+
+// purgeRevoked drops revoked tokens that have expired anyway, hourly.
+func (a *App) purgeRevoked(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := a.db.PurgeRevoked(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge revoked tokens", "err", err)
+		} else if n > 0 {
+			a.log.Debug("purged revoked tokens", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
