@@ -49,6 +49,9 @@ type Session struct {
 	cleanup func() // set by the owner before the session is visible
 }
 
+// NewSessionID returns a random 128-bit session id in hex.
+func NewSessionID() string { return newSessionID() }
+
 func newSessionID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])

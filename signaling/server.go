@@ -43,8 +43,10 @@ type Deps struct {
 	Viewers   Viewers
 	Directory Directory
 	Platform  Platform
-	Pages     fs.FS // studio.html, watch.html and static/
-	Log       *slog.Logger
+	// Interaction serves room messages over WebSocket.
+	Interaction Interaction
+	Pages       fs.FS // studio.html, watch.html and static/
+	Log         *slog.Logger
 	// Ready reports readiness for /healthz; nil means always ready.
 	Ready func(context.Context) error
 }
@@ -60,6 +62,8 @@ type Server struct {
 	viewers   Viewers
 	directory Directory
 	platform  Platform
+
+	interaction Interaction
 }
 
 // New builds the routes.
@@ -78,7 +82,7 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform}
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
@@ -130,6 +134,9 @@ func New(cfg Config, d Deps) *Server {
 		admin.PUT("/settings", s.putSettings)
 		admin.POST("/users/:name/ban", s.ban)
 		admin.DELETE("/users/:name/ban", s.ban)
+	}
+	if d.Interaction != nil {
+		e.GET("/ws/rooms/:room", s.roomSocket)
 	}
 	if d.Pages != nil {
 		pages(e, d.Pages)

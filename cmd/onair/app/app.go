@@ -12,11 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/clients/web"
 	"github.com/onair-live/onair/room"
+	"github.com/onair-live/onair/room/hub"
+	"github.com/onair-live/onair/room/natsbus"
 	"github.com/onair-live/onair/sfu"
 	"github.com/onair-live/onair/signaling"
 	"github.com/onair-live/onair/store"
@@ -30,6 +33,7 @@ type App struct {
 	db    *store.DB
 	hot   hotState
 	stage *stage
+	hub   *hub.Hub
 	sfu   *sfu.SFU
 	edge  *signaling.Server
 	ln    net.Listener
@@ -75,8 +79,15 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	if a.sfu, err = sfu.New(cfg.SFU, log, a.stage); err != nil {
 		return nil, err
 	}
+	js, err := jetstream.New(a.bus.conn)
+	if err != nil {
+		return nil, err
+	}
+	a.hub = hub.New(hub.Config{})
+	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
-		Media: a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
+		Interaction: interaction{chat: chat, relay: natsbus.NewRelay(a.bus.conn, a.hub), js: js},
+		Media:       a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
 		Accounts: accounts, Records: a.db, Viewers: a.hot, Directory: a.hot, Platform: a.db,
 		Ready: func(ctx context.Context) error {
 			if !a.bus.conn.IsConnected() {
@@ -120,6 +131,9 @@ func (a *App) close() {
 	}
 	if a.sfu != nil {
 		_ = a.sfu.Close()
+	}
+	if a.hub != nil {
+		a.hub.Close()
 	}
 	if a.bus != nil {
 		a.bus.close()

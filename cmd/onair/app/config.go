@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/onair-live/onair/account"
+	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
 	"github.com/onair-live/onair/signaling"
 )
@@ -43,6 +44,7 @@ type Config struct {
 	StreamKeys map[string]string `yaml:"stream_keys"`
 	Log        LogConfig         `yaml:"log"`
 	Accounts   account.Config    `yaml:"accounts"`
+	Chat       room.ChatConfig   `yaml:"chat"`
 	SFU        sfu.Config        `yaml:"sfu"`
 	Edge       signaling.Config  `yaml:"edge"`
 	// ShutdownTimeout bounds a graceful stop.

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/onair-live/onair/cmd/onair/app"
+	"github.com/onair-live/onair/room"
+)
+
+// chatClient is a WebSocket room client that collects every envelope it gets.
+type chatClient struct {
+	conn *websocket.Conn
+	got  chan room.Envelope
+}
+
+func dialRoom(t *testing.T, n *node, id, token, after string) *chatClient {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(n.base, "http") + "/ws/rooms/" + id + "?after=" + after
+	if token != "" {
+		u += "&token=" + token
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", u, err)
+	}
+	c := &chatClient{conn: conn, got: make(chan room.Envelope, 1024)}
+	go func() {
+		for {
+			_, data, err := conn.Read(context.Background())
+			if err != nil {
+				close(c.got)
+				return
+			}
+			var batch []room.Envelope
+			if err := json.Unmarshal(data, &batch); err != nil {
+				t.Errorf("frame is not an array of envelopes: %q", data)
+				continue
+			}
+			for _, e := range batch {
+				c.got <- e
+			}
+		}
+	}()
+	t.Cleanup(func() { conn.CloseNow() })
+	return c
+}
+
+func (c *chatClient) send(t *testing.T, typ string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]any{"type": typ, "body": body})
+	if err := c.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// next returns the next envelope of one of the types, skipping others.
+func (c *chatClient) next(t *testing.T, types ...string) room.Envelope {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case e, ok := <-c.got:
+			if !ok {
+				t.Fatal("connection closed")
+			}
+			for _, ty := range types {
+				if e.Type == ty {
+					return e
+				}
+			}
+		case <-timeout:
+			t.Fatalf("no %v envelope within 5 s", types)
+		}
+	}
+}
+
+func text(e room.Envelope) string {
+	var b room.ChatBody
+	_ = json.Unmarshal(e.Body, &b)
+	return b.Text
+}
+
+func errorCode(e room.Envelope) string {
+	var b struct{ Code string }
+	_ = json.Unmarshal(e.Body, &b)
+	return b.Code
+}
+
+// Chat over WebSocket: a logged-in user's message reaches everyone in the room
+// with server-assigned id and ts; refusals go to the sender only; history on
+// join, without what a reconnecting client already has.
+func TestChatOverWebSocket(t *testing.T) {
+	n := startNode(t, func(c *app.Config) { c.Chat.Burst = 3 })
+	createUser(t, n, "talker", "viewer", "talker-password")
+	token := login(t, n, "talker", "talker-password")
+	reader := dialRoom(t, n, "lounge", "", "")
+	talker := dialRoom(t, n, "lounge", token, "")
+	time.Sleep(100 * time.Millisecond) // both joined before the first message
+
+	talker.send(t, "chat", map[string]string{"text": "hello <img src=x onerror=alert(1)>"})
+	got := reader.next(t, "chat")
+	if text(got) != "hello <img src=x onerror=alert(1)>" || got.ID == "" || got.TS == 0 || got.From == nil || got.From.Name != "talker" || got.V != 1 || got.Room != "lounge" {
+		t.Fatalf("envelope %+v (%s)", got, got.Body)
+	}
+	if e := talker.next(t, "chat"); e.ID != got.ID {
+		t.Fatalf("the sender got %s, want its own message %s", e.ID, got.ID)
+	}
+	talker.send(t, "danmaku", map[string]string{"text": "flying", "color": "#FF0000", "position": "sideways"})
+	d := reader.next(t, "danmaku")
+	var db room.ChatBody
+	_ = json.Unmarshal(d.Body, &db)
+	if db.Text != "flying" || db.Color != "#ff0000" || db.Position != "scroll" {
+		t.Fatalf("danmaku body %+v", db)
+	}
+
+	// Refusals reach only the sender.
+	talker.send(t, "chat", map[string]string{"text": strings.Repeat("x", 201)})
+	if c := errorCode(talker.next(t, "error")); c != "too_long" {
+		t.Fatalf("long message: %s", c)
+	}
+	talker.send(t, "gift", map[string]string{})
+	if c := errorCode(talker.next(t, "error")); c != "unknown_type" {
+		t.Fatalf("unknown type: %s", c)
+	}
+	talker.send(t, "chat", map[string]string{"text": "third"})
+	talker.send(t, "chat", map[string]string{"text": "third"})
+	if c := errorCode(talker.next(t, "error")); c != "duplicate" {
+		t.Fatalf("duplicate: %s", c)
+	}
+	talker.send(t, "chat", map[string]string{"text": "fourth"})
+	if c := errorCode(talker.next(t, "error")); c != "slow_down" {
+		t.Fatalf("burst of 3 exceeded: %s", c)
+	}
+	reader.send(t, "chat", map[string]string{"text": "anonymous"})
+	if c := errorCode(reader.next(t, "error")); c != "login_required" {
+		t.Fatalf("anonymous send: %s", c)
+	}
+	select {
+	case e := <-reader.got:
+		if e.Type == "error" {
+			t.Fatalf("the reader got the talker's error: %s", e.Body)
+		}
+	case <-time.After(200 * time.Millisecond):
+	}
+
+	// History on join: what was said, in order; after an id, only what came later.
+	late := dialRoom(t, n, "lounge", "", "")
+	first, second := late.next(t, "chat", "danmaku"), late.next(t, "chat", "danmaku")
+	if first.ID != got.ID || second.ID != d.ID {
+		t.Fatalf("history %s %s, want %s %s", first.ID, second.ID, got.ID, d.ID)
+	}
+	again := dialRoom(t, n, "lounge", "", got.ID)
+	if e := again.next(t, "chat", "danmaku"); e.ID == got.ID {
+		t.Fatal("a reconnecting client got a message it already had")
+	}
+}
+
+// Two nodes on one NATS: a message posted on node A reaches a client on node B.
+func TestChatAcrossNodes(t *testing.T) {
+	url := startNATS(t)
+	secret := strings.Repeat("c", 40)
+	a := startNode(t, func(c *app.Config) { c.NATS, c.Secret = url, secret })
+	b := startNode(t, func(c *app.Config) { c.NATS, c.Secret = url, secret })
+	createUser(t, a, "nodeuser", "viewer", "nodeuser-password")
+	token := login(t, a, "nodeuser", "nodeuser-password")
+	onB := dialRoom(t, b, "bridge", "", "")
+	onA := dialRoom(t, a, "bridge", token, "")
+	time.Sleep(100 * time.Millisecond)
+	onA.send(t, "chat", map[string]string{"text": "across"})
+	if e := onB.next(t, "chat"); text(e) != "across" {
+		t.Fatalf("node B got %q", text(e))
+	}
+}

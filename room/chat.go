@@ -1,0 +1,175 @@
+package room
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Errors a sender sees on their own channel; nobody else is affected.
+var (
+	ErrUnknownType = errors.New("room: unknown message type")
+	ErrBadMessage  = errors.New("room: malformed message")
+	ErrEmpty       = errors.New("room: the message is empty")
+	ErrTooLong     = errors.New("room: the message is too long")
+	ErrSlowDown    = errors.New("room: you are sending too fast")
+	ErrDuplicate   = errors.New("room: you just sent that")
+	ErrNotAllowed  = errors.New("room: log in to chat")
+)
+
+// ChatConfig limits what one user may post in a room. Zero values mean defaults.
+type ChatConfig struct {
+	MaxRunes  int     `yaml:"max_runes"`  // default 200
+	PerSecond float64 `yaml:"per_second"` // default 1
+	Burst     int     `yaml:"burst"`      // default 5
+	// DuplicateWindow refuses the same text from the same user within it.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"` // default 10 s
+}
+
+func (c ChatConfig) withDefaults() ChatConfig {
+	if c.MaxRunes == 0 {
+		c.MaxRunes = 200
+	}
+	if c.PerSecond == 0 {
+		c.PerSecond = 1
+	}
+	if c.Burst == 0 {
+		c.Burst = 5
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = 10 * time.Second
+	}
+	return c
+}
+
+// Inbound is what a client sends: only a type and a body (DESIGN.md); unknown
+// fields are ignored.
+type Inbound struct {
+	Type string          `json:"type"`
+	Body json.RawMessage `json:"body"`
+}
+
+// ChatBody is the body of `chat` and `danmaku` messages.
+type ChatBody struct {
+	Text string `json:"text"`
+	// Danmaku display options; the server keeps only known values.
+	Color    string `json:"color,omitempty"`
+	Position string `json:"position,omitempty"` // scroll, top, bottom
+}
+
+// Chat validates, limits and publishes room messages. Delivery to sessions is the
+// hub's; history is the bus's stream.
+type Chat struct {
+	Bus     Bus
+	Limiter Limiter
+	Config  ChatConfig
+	Now     func() time.Time
+
+	mu   sync.Mutex
+	last map[string]recent // user+room → their last text, for duplicate suppression
+}
+
+type recent struct {
+	text string
+	at   time.Time
+}
+
+// Post turns a client's message into an envelope from sender and publishes it on
+// the room's subject. from is nil for anonymous sessions, which may only read.
+func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envelope, error) {
+	cfg := c.Config.withDefaults()
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	if from == nil {
+		return Envelope{}, ErrNotAllowed
+	}
+	if in.Type != "chat" && in.Type != "danmaku" {
+		return Envelope{}, fmt.Errorf("%w %q: send chat or danmaku", ErrUnknownType, in.Type)
+	}
+	var body ChatBody
+	if err := json.Unmarshal(in.Body, &body); err != nil {
+		return Envelope{}, fmt.Errorf("%w: body must be {\"text\": \"...\"}", ErrBadMessage)
+	}
+	body.Text = strings.TrimSpace(body.Text)
+	switch n := utf8.RuneCountInString(body.Text); {
+	case n == 0:
+		return Envelope{}, ErrEmpty
+	case n > cfg.MaxRunes:
+		return Envelope{}, fmt.Errorf("%w: %d characters, the limit is %d", ErrTooLong, n, cfg.MaxRunes)
+	}
+	if !utf8.ValidString(body.Text) {
+		return Envelope{}, fmt.Errorf("%w: text is not UTF-8", ErrBadMessage)
+	}
+	if in.Type == "chat" {
+		body.Color, body.Position = "", ""
+	} else {
+		body.Color, body.Position = danmakuColor(body.Color), danmakuPosition(body.Position)
+	}
+	t := now()
+	if c.isDuplicate(string(id)+"\x00"+from.ID, body.Text, t, cfg.DuplicateWindow) {
+		return Envelope{}, ErrDuplicate
+	}
+	if c.Limiter != nil {
+		ok, retry, err := c.Limiter.Allow(ctx, "chat:"+string(id)+":"+from.ID, cfg.PerSecond, cfg.Burst)
+		if err != nil {
+			return Envelope{}, err
+		}
+		if !ok {
+			return Envelope{}, fmt.Errorf("%w: wait %.1f s", ErrSlowDown, retry.Seconds())
+		}
+	}
+	b, _ := json.Marshal(body)
+	env := Envelope{V: 1, Type: in.Type, ID: NewMessageID(t), Room: id, From: from, TS: t.UnixMilli(), Body: b}
+	data, _ := json.Marshal(env)
+	if err := c.Bus.Publish(Subject(id), data); err != nil {
+		return Envelope{}, fmt.Errorf("room: publish: %w", err)
+	}
+	return env, nil
+}
+
+func (c *Chat) isDuplicate(key, text string, now time.Time, window time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil {
+		c.last = map[string]recent{}
+	}
+	if r, ok := c.last[key]; ok && r.text == text && now.Sub(r.at) < window {
+		return true
+	}
+	if len(c.last) > 100_000 { // bound memory: forget everything past the window
+		for k, r := range c.last {
+			if now.Sub(r.at) >= window {
+				delete(c.last, k)
+			}
+		}
+	}
+	c.last[key] = recent{text: text, at: now}
+	return false
+}
+
+func danmakuColor(c string) string {
+	if len(c) == 7 && c[0] == '#' {
+		for _, r := range c[1:] {
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return ""
+			}
+		}
+		return strings.ToLower(c)
+	}
+	return ""
+}
+
+func danmakuPosition(p string) string {
+	switch p {
+	case "top", "bottom":
+		return p
+	}
+	return "scroll"
+}

@@ -1,0 +1,160 @@
+package signaling
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/labstack/echo/v4"
+
+	"github.com/onair-live/onair/room"
+	"github.com/onair-live/onair/room/hub"
+	"github.com/onair-live/onair/sfu"
+)
+
+// Interaction is the room plane as the edge sees it: post a message, receive a
+// room's messages, read its history.
+type Interaction interface {
+	Post(ctx context.Context, id room.ID, from *room.Sender, in room.Inbound) (room.Envelope, error)
+	Join(id room.ID, session string, sink hub.Sink, onGone func(error)) (leave func(), err error)
+	History(ctx context.Context, id room.ID, after string) ([][]byte, error)
+}
+
+// maxInbound caps one client frame: a message body is small (200 characters).
+const maxInbound = 4 << 10
+
+// wsSink writes a batch as one WebSocket text frame holding a JSON array of
+// envelopes: every frame a client receives is such an array.
+type wsSink struct{ conn *websocket.Conn }
+
+func (w wsSink) WriteBatch(ctx context.Context, msgs [][]byte) error {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(m)
+	}
+	b.WriteByte(']')
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return w.conn.Write(ctx, websocket.MessageText, b.Bytes())
+}
+
+// errorCodes name the refusals a sender sees on its own channel.
+var errorCodes = []struct {
+	err  error
+	code string
+}{
+	{room.ErrNotAllowed, "login_required"},
+	{room.ErrUnknownType, "unknown_type"},
+	{room.ErrBadMessage, "bad_message"},
+	{room.ErrEmpty, "empty"},
+	{room.ErrTooLong, "too_long"},
+	{room.ErrSlowDown, "slow_down"},
+	{room.ErrDuplicate, "duplicate"},
+}
+
+func errorEnvelope(id room.ID, err error) []byte {
+	code := "internal"
+	for _, e := range errorCodes {
+		if errors.Is(err, e.err) {
+			code = e.code
+			break
+		}
+	}
+	msg := humanize(err)
+	if code == "internal" {
+		msg = "the message could not be sent; try again"
+	}
+	body, _ := json.Marshal(map[string]string{"code": code, "message": msg})
+	b, _ := json.Marshal(room.Envelope{V: 1, Type: "error", Room: id, TS: time.Now().UnixMilli(), Body: body})
+	return b
+}
+
+// roomSocket serves GET /ws/rooms/{room}: the room's messages for clients
+// without WebRTC. Anyone may read; sending needs a session (Bearer, ?token= or
+// the cookie). The first frame is the recent history (after ?after=<id> when a
+// client reconnects), then live messages in frames of up to ~50 ms.
+func (s *Server) roomSocket(c echo.Context) error {
+	id, err := room.ParseID(c.Param("room"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	var from *room.Sender
+	token := bearer(c.Request().Header.Get(echo.HeaderAuthorization))
+	if token == "" {
+		token = c.QueryParam("token")
+	}
+	if token == "" {
+		if ck, err := c.Cookie(sessionCookie); err == nil {
+			token = ck.Value
+		}
+	}
+	if token != "" && s.accounts != nil {
+		u, _, err := s.accounts.Verify(c.Request().Context(), token)
+		if err != nil {
+			return writeProblem(c, err)
+		}
+		from = &room.Sender{ID: u.ID, Name: u.Name}
+	}
+	conn, err := websocket.Accept(c.Response(), c.Request(), nil) // same-origin only
+	if err != nil {
+		return nil // Accept has answered
+	}
+	conn.SetReadLimit(maxInbound)
+	ctx, cancel := context.WithCancel(c.Request().Context())
+	defer cancel()
+	defer conn.CloseNow()
+
+	hist, err := s.interaction.History(ctx, id, c.QueryParam("after"))
+	if err != nil {
+		s.log.Warn("room history", "room", id, "err", err)
+	}
+	sink := wsSink{conn}
+	if len(hist) > 0 {
+		if err := sink.WriteBatch(ctx, hist); err != nil {
+			return nil
+		}
+	}
+	leave, err := s.interaction.Join(id, sfuSessionID(), sink, func(reason error) {
+		_ = conn.Close(websocket.StatusPolicyViolation, truncateReason(humanize(reason)))
+		cancel()
+	})
+	if err != nil {
+		_ = conn.Close(websocket.StatusTryAgainLater, "the room is unavailable; reconnect")
+		return nil
+	}
+	defer leave()
+	for {
+		_, data, err := conn.Read(ctx)
+		if err != nil {
+			return nil
+		}
+		var in room.Inbound
+		if err := json.Unmarshal(data, &in); err != nil {
+			err = fmt.Errorf("%w: send {\"type\":\"chat\",\"body\":{\"text\":\"...\"}}", room.ErrBadMessage)
+			_ = sink.WriteBatch(ctx, [][]byte{errorEnvelope(id, err)})
+			continue
+		}
+		if _, err := s.interaction.Post(ctx, id, from, in); err != nil {
+			_ = sink.WriteBatch(ctx, [][]byte{errorEnvelope(id, err)})
+		}
+	}
+}
+
+// sfuSessionID names a chat session like a media session.
+func sfuSessionID() string { return sfu.NewSessionID() }
+
+// truncateReason fits a close reason in a control frame (123 bytes).
+func truncateReason(s string) string {
+	if len(s) > 120 {
+		return s[:120]
+	}
+	return s
+}
