@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/onair-live/onair/cmd/onair/app"
+	client "github.com/onair-live/onair/clients/go"
 	"github.com/onair-live/onair/room"
 )
 
@@ -177,5 +178,50 @@ func TestChatAcrossNodes(t *testing.T) {
 	onA.send(t, "chat", map[string]string{"text": "across"})
 	if e := onB.next(t, "chat"); text(e) != "across" {
 		t.Fatalf("node B got %q", text(e))
+	}
+}
+
+// The WHEP data channel and the WebSocket are two doors to one room: a logged-in
+// viewer chats over the data channel, a WebSocket client sees it, and back.
+func TestChatOverDataChannel(t *testing.T) {
+	n := startNode(t, nil)
+	createUser(t, n, "dcuser", "viewer", "dcuser-password")
+	token := login(t, n, "dcuser", "dcuser-password")
+	publishSynthetic(t, n, "dcroom", "k-dcroom-1", 30, false)
+	frames := make(chan []byte, 64)
+	o := n.opts("dcroom", token)
+	v, err := client.Watch(testContext(t, 10*time.Second), o, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close() })
+	v.OnMessage(func(b []byte) { frames <- b })
+	eventually(t, 10*time.Second, "the data channel", func() bool { return v.Stats().DataChannelOpen })
+	ws := dialRoom(t, n, "dcroom", "", "")
+	time.Sleep(200 * time.Millisecond)
+	if err := v.Send(`{"type":"chat","body":{"text":"from the data channel"}}`); err != nil {
+		t.Fatal(err)
+	}
+	if e := ws.next(t, "chat", "danmaku"); text(e) != "from the data channel" || e.From == nil || e.From.Name != "dcuser" {
+		t.Fatalf("WebSocket got %+v", e)
+	}
+	other := dialRoom(t, n, "dcroom", login(t, n, "dcuser", "dcuser-password"), "")
+	other.send(t, "chat", map[string]string{"text": "from the websocket"})
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case f := <-frames:
+			var batch []room.Envelope
+			if err := json.Unmarshal(f, &batch); err != nil {
+				t.Fatalf("data channel frame %q", f)
+			}
+			for _, e := range batch {
+				if text(e) == "from the websocket" {
+					return
+				}
+			}
+		case <-deadline:
+			t.Fatal("the data channel never got the WebSocket's message")
+		}
 	}
 }

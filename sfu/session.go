@@ -42,6 +42,7 @@ type Session struct {
 
 	pc      *webrtc.PeerConnection
 	channel atomic.Pointer[webrtc.DataChannel]
+	onOpen  atomic.Pointer[func(Channel)]
 	mu      sync.Mutex // serialises PATCH
 	etag    string
 	once    sync.Once
@@ -68,17 +69,48 @@ const ChannelLabel = "room"
 // nobody takes) and refuses any other.
 func (s *Session) acceptDataChannel() {
 	s.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		if dc.Label() != ChannelLabel || s.channel.Load() != nil {
+		if dc.Label() != ChannelLabel || !s.channel.CompareAndSwap(nil, dc) {
 			_ = dc.Close()
 			return
 		}
-		s.channel.Store(dc)
+		dc.OnOpen(func() {
+			if f := s.onOpen.Load(); f != nil {
+				(*f)(Channel{dc})
+			}
+		})
 		dc.OnClose(func() { s.channel.CompareAndSwap(dc, nil) })
 	})
 }
 
-// Channel returns the session's open `room` data channel, or nil.
-func (s *Session) Channel() *webrtc.DataChannel { return s.channel.Load() }
+// Channel is a session's open `room` data channel (reliable, ordered), for the
+// interaction plane; it carries text frames.
+type Channel struct{ dc *webrtc.DataChannel }
+
+// Send sends one text frame.
+func (c Channel) Send(b []byte) error { return c.dc.SendText(string(b)) }
+
+// Buffered is how many bytes wait to be sent: a reader that stops reading makes
+// it grow.
+func (c Channel) Buffered() uint64 { return c.dc.BufferedAmount() }
+
+// OnMessage receives the client's frames, one call at a time.
+func (c Channel) OnMessage(f func([]byte)) {
+	c.dc.OnMessage(func(m webrtc.DataChannelMessage) { f(m.Data) })
+}
+
+// Close closes the channel (the media keeps playing).
+func (c Channel) Close() error { return c.dc.Close() }
+
+// OnChannel calls f once the client's `room` data channel is open; set it right
+// after the session is created.
+func (s *Session) OnChannel(f func(Channel)) {
+	var once sync.Once
+	g := func(c Channel) { once.Do(func() { f(c) }) } // the channel may open while we look
+	s.onOpen.Store(&g)
+	if dc := s.channel.Load(); dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen {
+		g(Channel{dc})
+	}
+}
 
 // ETag is the entity tag of the current ICE session.
 func (s *Session) ETag() string {

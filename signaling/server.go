@@ -87,7 +87,7 @@ func New(cfg Config, d Deps) *Server {
 
 	for _, r := range []*resource{
 		{prefix: "/whip", role: sfu.RolePublisher, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout},
-		{prefix: "/whep", role: sfu.RoleSubscriber, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout, records: d.Records, accounts: d.Accounts},
+		{prefix: "/whep", role: sfu.RoleSubscriber, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout, records: d.Records, accounts: d.Accounts, interaction: d.Interaction},
 	} {
 		r.routes(e)
 	}

@@ -40,8 +40,9 @@ type resource struct {
 	media  Media
 	keys   KeyChecker
 	// records and accounts, when set, make private rooms need a logged-in viewer.
-	records  Records
-	accounts Accounts
+	records     Records
+	accounts    Accounts
+	interaction Interaction
 	// negotiateTimeout bounds ICE gathering for the answer.
 	negotiateTimeout time.Duration
 }
@@ -149,6 +150,9 @@ func (r *resource) post(c echo.Context) error {
 		sess, answer, err = r.media.Subscribe(ctx, string(id), identity, offer)
 		if err != nil {
 			return writeProblem(c, err)
+		}
+		if r.interaction != nil {
+			r.attachChannel(sess, id, r.sender(c, key))
 		}
 	}
 	h := c.Response().Header()

@@ -1,11 +1,9 @@
 package signaling
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,18 +30,9 @@ const maxInbound = 4 << 10
 type wsSink struct{ conn *websocket.Conn }
 
 func (w wsSink) WriteBatch(ctx context.Context, msgs [][]byte) error {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, m := range msgs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(m)
-	}
-	b.WriteByte(']')
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	return w.conn.Write(ctx, websocket.MessageText, b.Bytes())
+	return w.conn.Write(ctx, websocket.MessageText, frame(msgs))
 }
 
 // errorCodes name the refusals a sender sees on its own channel.
@@ -136,15 +125,7 @@ func (s *Server) roomSocket(c echo.Context) error {
 		if err != nil {
 			return nil
 		}
-		var in room.Inbound
-		if err := json.Unmarshal(data, &in); err != nil {
-			err = fmt.Errorf("%w: send {\"type\":\"chat\",\"body\":{\"text\":\"...\"}}", room.ErrBadMessage)
-			_ = sink.WriteBatch(ctx, [][]byte{errorEnvelope(id, err)})
-			continue
-		}
-		if _, err := s.interaction.Post(ctx, id, from, in); err != nil {
-			_ = sink.WriteBatch(ctx, [][]byte{errorEnvelope(id, err)})
-		}
+		postInbound(ctx, s.interaction, id, from, data, sink)
 	}
 }
 

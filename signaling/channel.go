@@ -1,0 +1,107 @@
+package signaling
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/onair-live/onair/room"
+	"github.com/onair-live/onair/room/hub"
+	"github.com/onair-live/onair/sfu"
+)
+
+// channelBacklog is how much a viewer's data channel may have waiting before the
+// viewer counts as not reading (the hub then drops, and in the end disconnects).
+const channelBacklog = 1 << 20
+
+var errChannelBacklog = errors.New("the data channel is not being read")
+
+// dcSink writes a batch as one text frame holding a JSON array of envelopes,
+// like the WebSocket.
+type dcSink struct{ ch sfu.Channel }
+
+func (d dcSink) WriteBatch(_ context.Context, msgs [][]byte) error {
+	if d.ch.Buffered() > channelBacklog {
+		return errChannelBacklog
+	}
+	return d.ch.Send(frame(msgs))
+}
+
+// frame joins encoded envelopes into the JSON array that is one frame on either
+// transport.
+func frame(msgs [][]byte) []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(m)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// sender resolves who a WHEP request is from, for chat on its data channel: the
+// session token (Bearer, then cookie); nil for anonymous viewers, who only read.
+func (r *resource) sender(c echo.Context, token string) *room.Sender {
+	if r.accounts == nil {
+		return nil
+	}
+	ctx := c.Request().Context()
+	if token != "" {
+		if u, _, err := r.accounts.Verify(ctx, token); err == nil {
+			return &room.Sender{ID: u.ID, Name: u.Name}
+		}
+	}
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if u, _, err := r.accounts.Verify(ctx, ck.Value); err == nil {
+			return &room.Sender{ID: u.ID, Name: u.Name}
+		}
+	}
+	return nil
+}
+
+// attachChannel puts a media session's `room` data channel into the room plane,
+// the same way as a WebSocket: history first, then live frames; what the client
+// sends is posted as from.
+func (r *resource) attachChannel(sess *sfu.Session, id room.ID, from *room.Sender) {
+	sess.OnChannel(func(ch sfu.Channel) {
+		ctx, cancel := context.WithCancel(context.Background())
+		sink := dcSink{ch}
+		if hist, err := r.interaction.History(ctx, id, ""); err == nil && len(hist) > 0 {
+			_ = sink.WriteBatch(ctx, hist)
+		}
+		leave, err := r.interaction.Join(id, sess.ID, sink, func(error) { _ = ch.Close() })
+		if err != nil {
+			cancel()
+			_ = ch.Close()
+			return
+		}
+		ch.OnMessage(func(data []byte) { postInbound(ctx, r.interaction, id, from, data, sink) })
+		go func() {
+			<-sess.Done()
+			cancel()
+			leave()
+		}()
+	})
+}
+
+// postInbound posts one client frame from either transport; a refusal goes back
+// to the sender's own channel only.
+func postInbound(ctx context.Context, ia Interaction, id room.ID, from *room.Sender, data []byte, reply hub.Sink) {
+	var in room.Inbound
+	err := json.Unmarshal(data, &in)
+	if err != nil {
+		err = fmt.Errorf(`%w: send {"type":"chat","body":{"text":"..."}}`, room.ErrBadMessage)
+	} else {
+		_, err = ia.Post(ctx, id, from, in)
+	}
+	if err != nil {
+		_ = reply.WriteBatch(ctx, [][]byte{errorEnvelope(id, err)})
+	}
+}
