@@ -9,8 +9,8 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/onair-live/onair/cmd/onair/app"
 	client "github.com/onair-live/onair/clients/go"
+	"github.com/onair-live/onair/cmd/onair/app"
 	"github.com/onair-live/onair/room"
 )
 

@@ -3,8 +3,8 @@ package filter
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )

@@ -101,23 +101,34 @@ func normRune(r rune, kinds []uint8) (rune, bool) {
 var iterPool = sync.Pool{New: func() any { return new(norm.Iter) }}
 
 // scanner yields the normalised, kept runes of a text together with the byte
-// range of the original text each one came from. Runes produced by an NFKC
-// segment that changed under normalisation all map to the whole segment;
-// runes of an unchanged segment map to their own bytes, so a combining mark
-// after a matched letter stays outside the match.
+// range of the original text each one came from.
 //
-// The zero value is not usable; call init, and release when done.
+// Most runes are their own NFKC segment and already normalised: an ASCII
+// byte, or a rune without a decomposition, followed by a rune that starts a
+// new segment (UAX #15 §9: ccc 0 and not composing with what precedes). Those
+// are taken directly. Anything else — full-width forms, ligatures, letters
+// with combining marks — is cut out up to the next segment boundary and run
+// through a pooled norm.Iter ("hard" segments). Runes of a hard segment that
+// changed under NFKC all map to the whole segment; runes of an unchanged one
+// map to their own bytes, so a combining mark after a matched letter stays
+// outside the match. Invalid UTF-8 bytes are dropped and act as boundaries.
+//
+// The zero value is ready to use after init; call release when done.
 type scanner struct {
-	text string
-	pos  int // ASCII mode: next byte of text
+	text  string
+	pos   int // next byte of text to look at
+	kinds []uint8
 
-	// Unicode mode, entered at the first non-ASCII byte (or ASCII byte
-	// followed by one) and kept to the end of the text. In this mode pos is
-	// the end of the chunk of valid UTF-8 the iterator is working on.
+	// Cached properties of the rune at peekPos (set by boundaryAt).
+	peekPos   int
+	peekProps norm.Properties
+
+	// Hard segment state: the iterator runs over text[base:hardEnd].
 	it       *norm.Iter
-	kinds    []uint8
-	base     int    // start of that chunk
-	seg      []byte // current NFKC segment output
+	hard     bool
+	base     int
+	hardEnd  int
+	seg      []byte // current NFKC output
 	segOff   int    // next byte of seg
 	segStart int    // original range of seg
 	segEnd   int
@@ -125,7 +136,10 @@ type scanner struct {
 	acc      []byte // multi-segment decompositions, see fill
 }
 
-func (sc *scanner) init(text string) { sc.text = text }
+func (sc *scanner) init(text string) {
+	sc.text = text
+	sc.peekPos = -1
+}
 
 // release returns the pooled iterator, if any.
 func (sc *scanner) release() {
@@ -135,26 +149,92 @@ func (sc *scanner) release() {
 	}
 }
 
+// props returns the NFKC properties of the (valid, non-ASCII) rune at q.
+func (sc *scanner) props(q int) norm.Properties {
+	if sc.peekPos != q {
+		sc.peekPos, sc.peekProps = q, norm.NFKC.PropertiesString(sc.text[q:])
+	}
+	return sc.peekProps
+}
+
+// boundaryAt reports whether an NFKC segment starts at q (q < len(text)).
+func (sc *scanner) boundaryAt(q int) bool {
+	b := sc.text[q]
+	if b < utf8.RuneSelf {
+		return true
+	}
+	if r, n := utf8.DecodeRuneInString(sc.text[q:]); r == utf8.RuneError && n == 1 {
+		return true // invalid byte: dropped, splits the text
+	}
+	return sc.props(q).BoundaryBefore()
+}
+
 // next returns the next kept rune and its original byte range [start, end).
 func (sc *scanner) next() (r rune, start, end int, ok bool) {
-	for sc.it == nil {
-		// ASCII fast path. A boundary for NFKC lies before every ASCII
-		// byte, so an ASCII byte followed by another ASCII byte (or the
-		// end) is its own segment and normalises to itself.
+	for {
+		if sc.hard {
+			if r, start, end, ok := sc.nextHard(); ok {
+				return r, start, end, true
+			}
+			continue
+		}
 		p := sc.pos
 		if p >= len(sc.text) {
 			return 0, 0, 0, false
 		}
-		b := sc.text[p]
-		if b >= utf8.RuneSelf || (p+1 < len(sc.text) && sc.text[p+1] >= utf8.RuneSelf) {
-			sc.startUnicode()
-			break
+		if b := sc.text[p]; b < utf8.RuneSelf {
+			if p+1 == len(sc.text) || sc.text[p+1] < utf8.RuneSelf || sc.boundaryAt(p+1) {
+				sc.pos = p + 1
+				if v := asciiNorm[b]; v != 0 {
+					return rune(v), p, p + 1, true
+				}
+				continue
+			}
+			sc.startHard(p)
+			continue
 		}
-		sc.pos = p + 1
-		if v := asciiNorm[b]; v != 0 {
-			return rune(v), p, p + 1, true
+		c, n := utf8.DecodeRuneInString(sc.text[p:])
+		if c == utf8.RuneError && n == 1 {
+			sc.pos = p + 1
+			continue
 		}
+		if len(sc.props(p).Decomposition()) == 0 && (p+n == len(sc.text) || sc.boundaryAt(p+n)) {
+			sc.pos = p + n
+			if sc.kinds == nil {
+				sc.kinds = bmpKinds()
+			}
+			if r, keep := normRune(c, sc.kinds); keep {
+				return r, p, p + n, true
+			}
+			continue
+		}
+		sc.startHard(p)
 	}
+}
+
+// startHard runs the iterator over the segment(s) from p, a boundary, up to
+// the next boundary.
+func (sc *scanner) startHard(p int) {
+	_, n := utf8.DecodeRuneInString(sc.text[p:])
+	q := p + n
+	for q < len(sc.text) && !sc.boundaryAt(q) {
+		_, n := utf8.DecodeRuneInString(sc.text[q:])
+		q += n
+	}
+	if sc.it == nil {
+		sc.it = iterPool.Get().(*norm.Iter)
+	}
+	if sc.kinds == nil {
+		sc.kinds = bmpKinds()
+	}
+	sc.it.InitString(norm.NFKC, sc.text[p:q])
+	sc.hard, sc.base, sc.hardEnd = true, p, q
+	sc.seg, sc.segOff = nil, 0
+}
+
+// nextHard returns the next kept rune of the hard segment; !ok when it has
+// none left, in which case it has left hard mode.
+func (sc *scanner) nextHard() (r rune, start, end int, ok bool) {
 	for {
 		if sc.segOff < len(sc.seg) {
 			c, n := utf8.DecodeRune(sc.seg[sc.segOff:])
@@ -171,55 +251,17 @@ func (sc *scanner) next() (r rune, start, end int, ok bool) {
 			return r, sc.segStart, sc.segEnd, true
 		}
 		if !sc.fill() {
+			sc.hard, sc.pos = false, sc.hardEnd
 			return 0, 0, 0, false
 		}
 	}
 }
 
-// startUnicode switches to the NFKC iterator from sc.pos, a segment boundary.
-func (sc *scanner) startUnicode() {
-	sc.kinds = bmpKinds()
-	sc.it = iterPool.Get().(*norm.Iter)
-	sc.startChunk()
-}
-
-// startChunk points the iterator at the valid UTF-8 from sc.pos up to the
-// next invalid byte. Invalid bytes are dropped and are NFKC boundaries, so
-// the normaliser never sees them and segments never straddle them.
-func (sc *scanner) startChunk() {
-	end := sc.pos
-	for end < len(sc.text) {
-		if sc.text[end] < utf8.RuneSelf {
-			end++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(sc.text[end:])
-		if r == utf8.RuneError && n == 1 {
-			break
-		}
-		end += n
-	}
-	sc.base = sc.pos
-	sc.pos = end
-	sc.it.InitString(norm.NFKC, sc.text[sc.base:end])
-}
-
-// fill loads the next NFKC segment; false at the end of the text.
+// fill loads the next NFKC segment; false when the iterator is done.
 func (sc *scanner) fill() bool {
 	it := sc.it
-	for it.Done() {
-		// Skip the invalid bytes ending this chunk, then start the next.
-		for sc.pos < len(sc.text) {
-			r, n := utf8.DecodeRuneInString(sc.text[sc.pos:])
-			if r != utf8.RuneError || n != 1 {
-				break
-			}
-			sc.pos++
-		}
-		if sc.pos >= len(sc.text) {
-			return false
-		}
-		sc.startChunk()
+	if it.Done() {
+		return false
 	}
 	start := it.Pos()
 	seg := it.Next()
