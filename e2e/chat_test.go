@@ -225,3 +225,30 @@ func TestChatOverDataChannel(t *testing.T) {
 		}
 	}
 }
+
+// Likes are summed: ten taps arrive as fewer like messages whose counts add up
+// to ten, for everyone in the room.
+func TestLikesAreAggregated(t *testing.T) {
+	n := startNode(t, nil)
+	createUser(t, n, "liker", "viewer", "liker-password")
+	liker := dialRoom(t, n, "hearts", login(t, n, "liker", "liker-password"), "")
+	reader := dialRoom(t, n, "hearts", "", "")
+	time.Sleep(100 * time.Millisecond)
+	for range 10 {
+		liker.send(t, "like", map[string]int{"count": 1})
+	}
+	liker.send(t, "like", map[string]int{"count": 500})
+	if c := errorCode(liker.next(t, "error")); c != "bad_message" {
+		t.Fatalf("a like of 500: %s", c)
+	}
+	sum, events := 0, 0
+	for sum < 10 {
+		var b room.LikeBody
+		_ = json.Unmarshal(reader.next(t, "like").Body, &b)
+		sum += b.Count
+		events++
+	}
+	if sum != 10 || events >= 10 {
+		t.Fatalf("likes: %d in %d messages", sum, events)
+	}
+}

@@ -69,6 +69,8 @@ type Chat struct {
 	Limiter Limiter
 	Config  ChatConfig
 	Now     func() time.Time
+	// Likes, when set, takes `like` messages.
+	Likes *Likes
 
 	mu   sync.Mutex
 	last map[string]recent // user+room → their last text, for duplicate suppression
@@ -90,8 +92,11 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	if from == nil {
 		return Envelope{}, ErrNotAllowed
 	}
+	if in.Type == "like" && c.Likes != nil {
+		return Envelope{}, c.Likes.Add(ctx, id, from, in.Body)
+	}
 	if in.Type != "chat" && in.Type != "danmaku" {
-		return Envelope{}, fmt.Errorf("%w %q: send chat or danmaku", ErrUnknownType, in.Type)
+		return Envelope{}, fmt.Errorf("%w %q: send chat, danmaku or like", ErrUnknownType, in.Type)
 	}
 	var body ChatBody
 	if err := json.Unmarshal(in.Body, &body); err != nil {

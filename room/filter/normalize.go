@@ -21,11 +21,16 @@ import (
 // by the consumers (see normalizeWord and Filter.Check) because Check has to
 // widen the original byte range of the kept rune.
 
-// Rune kinds for the BMP lookup table.
+// Rune kinds for the BMP lookup table: the low bits say what normalisation
+// does to the rune, the flags cache its NFKC properties.
 const (
 	kindKeep uint8 = iota // letter, mark, number, ... kept as is
 	kindDrop              // separator, punctuation, symbol, control, format
 	kindFold              // kept after case folding
+	kindMask = 3
+
+	flagBoundary = 1 << 2 // an NFKC segment starts before the rune
+	flagDecomp   = 1 << 3 // the rune has an NFKC decomposition
 )
 
 // dropTables are the categories removed from both words and text.
@@ -47,12 +52,20 @@ var asciiNorm = func() (t [utf8.RuneSelf]uint8) {
 // (a few milliseconds) so importing the package costs nothing.
 var bmpKinds = sync.OnceValue(func() []uint8 {
 	t := make([]uint8, 0x10000)
+	var buf [utf8.UTFMax]byte
 	for r := range rune(0x10000) {
 		switch {
 		case unicode.In(r, dropTables...) || r == utf8.RuneError:
 			t[r] = kindDrop
 		case caseFold(r) != r:
 			t[r] = kindFold
+		}
+		p := norm.NFKC.Properties(utf8.AppendRune(buf[:0], r))
+		if p.BoundaryBefore() {
+			t[r] |= flagBoundary
+		}
+		if len(p.Decomposition()) > 0 {
+			t[r] |= flagDecomp
 		}
 	}
 	return t
@@ -87,7 +100,7 @@ func normRune(r rune, kinds []uint8) (rune, bool) {
 		return rune(v), v != 0
 	}
 	if r < 0x10000 {
-		switch kinds[r] {
+		switch kinds[r] & kindMask {
 		case kindKeep:
 			return r, true
 		case kindDrop:
@@ -139,6 +152,7 @@ type scanner struct {
 func (sc *scanner) init(text string) {
 	sc.text = text
 	sc.peekPos = -1
+	sc.kinds = bmpKinds()
 }
 
 // release returns the pooled iterator, if any.
@@ -163,8 +177,12 @@ func (sc *scanner) boundaryAt(q int) bool {
 	if b < utf8.RuneSelf {
 		return true
 	}
-	if r, n := utf8.DecodeRuneInString(sc.text[q:]); r == utf8.RuneError && n == 1 {
+	r, n := utf8.DecodeRuneInString(sc.text[q:])
+	if r == utf8.RuneError && n == 1 {
 		return true // invalid byte: dropped, splits the text
+	}
+	if r < 0x10000 {
+		return sc.kinds[r]&flagBoundary != 0
 	}
 	return sc.props(q).BoundaryBefore()
 }
@@ -198,11 +216,14 @@ func (sc *scanner) next() (r rune, start, end int, ok bool) {
 			sc.pos = p + 1
 			continue
 		}
-		if len(sc.props(p).Decomposition()) == 0 && (p+n == len(sc.text) || sc.boundaryAt(p+n)) {
+		var simple bool
+		if c < 0x10000 {
+			simple = sc.kinds[c]&flagDecomp == 0
+		} else {
+			simple = len(sc.props(p).Decomposition()) == 0
+		}
+		if simple && (p+n == len(sc.text) || sc.boundaryAt(p+n)) {
 			sc.pos = p + n
-			if sc.kinds == nil {
-				sc.kinds = bmpKinds()
-			}
 			if r, keep := normRune(c, sc.kinds); keep {
 				return r, p, p + n, true
 			}
@@ -223,9 +244,6 @@ func (sc *scanner) startHard(p int) {
 	}
 	if sc.it == nil {
 		sc.it = iterPool.Get().(*norm.Iter)
-	}
-	if sc.kinds == nil {
-		sc.kinds = bmpKinds()
 	}
 	sc.it.InitString(norm.NFKC, sc.text[p:q])
 	sc.hard, sc.base, sc.hardEnd = true, p, q

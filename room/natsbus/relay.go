@@ -24,8 +24,8 @@ type Relay struct {
 }
 
 type roomSub struct {
-	sessions int
-	sub      *nats.Subscription
+	sessions   int
+	sub, likes *nats.Subscription
 }
 
 // NewRelay relays into h over nc.
@@ -39,12 +39,19 @@ func (r *Relay) Join(id room.ID, session string, sink hub.Sink, onGone func(erro
 	r.mu.Lock()
 	rs := r.rooms[id]
 	if rs == nil {
-		sub, err := r.nc.Subscribe(room.Subject(id), func(m *nats.Msg) { r.hub.Publish(string(id), m.Data) })
+		deliver := func(m *nats.Msg) { r.hub.Publish(string(id), m.Data) }
+		sub, err := r.nc.Subscribe(room.Subject(id), deliver)
 		if err != nil {
 			r.mu.Unlock()
 			return nil, fmt.Errorf("natsbus: subscribe %s: %w", id, err)
 		}
-		rs = &roomSub{sub: sub}
+		likes, err := r.nc.Subscribe(room.LikeSubject(id), deliver)
+		if err != nil {
+			_ = sub.Unsubscribe()
+			r.mu.Unlock()
+			return nil, fmt.Errorf("natsbus: subscribe %s: %w", id, err)
+		}
+		rs = &roomSub{sub: sub, likes: likes}
 		r.rooms[id] = rs
 	}
 	rs.sessions++
@@ -59,6 +66,7 @@ func (r *Relay) Join(id room.ID, session string, sink hub.Sink, onGone func(erro
 			defer r.mu.Unlock()
 			if rs.sessions--; rs.sessions == 0 {
 				_ = rs.sub.Unsubscribe()
+				_ = rs.likes.Unsubscribe()
 				delete(r.rooms, id)
 			}
 		})

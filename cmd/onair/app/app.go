@@ -34,6 +34,7 @@ type App struct {
 	hot   hotState
 	stage *stage
 	hub   *hub.Hub
+	likes *room.Likes
 	sfu   *sfu.SFU
 	edge  *signaling.Server
 	ln    net.Listener
@@ -84,7 +85,8 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		return nil, err
 	}
 	a.hub = hub.New(hub.Config{})
-	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat}
+	a.likes = &room.Likes{Bus: a.bus.conn, Limiter: a.hot}
+	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat, Likes: a.likes}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Interaction: interaction{chat: chat, relay: natsbus.NewRelay(a.bus.conn, a.hub), js: js},
 		Media:       a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
@@ -114,6 +116,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return a.edge.Serve(a.ln) })
 	g.Go(func() error { a.stage.renew(gctx, a.sfu); return nil })
 	g.Go(func() error { a.purgeRevoked(gctx); return nil })
+	g.Go(func() error { a.likes.Run(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
