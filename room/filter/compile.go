@@ -3,6 +3,7 @@ package filter
 import (
 	"fmt"
 	"slices"
+	"unicode/utf8"
 )
 
 // Compile normalises every rule word (with the same normaliser Check applies
@@ -39,8 +40,24 @@ func Compile(rules []Rule) (*Filter, error) {
 		f.maxLen = max(f.maxLen, len(rs))
 	}
 
-	// Trie. kids[s] are the goto edges of s; goTo indexes them for building.
+	// Classes: ASCII runes first, so they get the small ids the dense
+	// transition table covers.
 	nclass := uint32(0)
+	for _, ascii := range []bool{true, false} {
+		for _, rs := range norms {
+			for _, r := range rs {
+				if (r < utf8.RuneSelf) == ascii && f.classes.of(r) == 0 {
+					nclass++
+					f.classes.set(r, nclass)
+				}
+			}
+		}
+		if ascii {
+			f.dense = int(nclass) + 1
+		}
+	}
+
+	// Trie. kids[s] are the goto edges of s; goTo indexes them for building.
 	kids := [][]edge{nil}
 	outs := []int32{-1}
 	goTo := make(map[uint64]uint32)
@@ -48,11 +65,6 @@ func Compile(rules []Rule) (*Filter, error) {
 		s := uint32(0)
 		for _, r := range rs {
 			c := f.classes.of(r)
-			if c == 0 {
-				nclass++
-				c = nclass
-				f.classes.set(r, c)
-			}
 			k := uint64(s)<<32 | uint64(c)
 			t, ok := goTo[k]
 			if !ok {
@@ -85,9 +97,8 @@ func Compile(rules []Rule) (*Filter, error) {
 	for _, e := range kids[0] {
 		queue = append(queue, e.next) // fail = root
 	}
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
+	for qi := 0; qi < len(queue); qi++ {
+		u := queue[qi]
 		for _, e := range kids[u] {
 			v := e.next
 			// Children of u fail to the transition of fail(u) on their class;
@@ -105,8 +116,32 @@ func Compile(rules []Rule) (*Filter, error) {
 			queue = append(queue, v)
 		}
 	}
+
+	// Dense DFA rows for the ASCII classes: delta[s*dense+c] is the
+	// transition with the fail links already followed. Rows are filled in
+	// breadth-first order, so the fail state's row is always ready.
+	if f.dense > 1 && len(f.states)*f.dense <= maxDense {
+		d := f.dense
+		f.delta = make([]uint32, len(f.states)*d)
+		copy(f.delta, f.root[:d])
+		for _, u := range queue {
+			row := f.delta[int(u)*d : int(u+1)*d]
+			copy(row, f.delta[int(f.states[u].fail)*d:][:d])
+			for _, e := range kids[u] {
+				if int(e.class) < d {
+					row[e.class] = e.next
+				}
+			}
+		}
+	} else {
+		f.dense = 0
+	}
 	return f, nil
 }
+
+// maxDense caps the dense transition table (entries of 4 bytes); bigger
+// lists use the sparse edges for ASCII too.
+const maxDense = 1 << 24
 
 // set assigns class c to rune r.
 func (m *classMap) set(r rune, c uint32) {

@@ -91,6 +91,8 @@ type Filter struct {
 	states  []state  // state 0 is the root
 	edges   []edge   // goto edges, grouped per state and sorted by class
 	root    []uint32 // class → next state from the root (dense)
+	delta   []uint32 // dense DFA rows for classes < dense, see Compile
+	dense   int      // row width of delta; 0 when there is none
 	classes classMap
 	maxLen  int // longest normalised word, in runes
 }
@@ -217,7 +219,11 @@ func (f *Filter) Check(text string) Result {
 		ring[n&mask] = start
 		n++
 		tail = len(res.Matches)
-		s = f.next(s, f.classes.of(r))
+		if c := f.classes.of(r); int(c) < f.dense {
+			s = f.delta[int(s)*f.dense+int(c)]
+		} else {
+			s = f.next(s, c)
+		}
 		st := &f.states[s]
 		if st.out < 0 && st.dict < 0 {
 			continue

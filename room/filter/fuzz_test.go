@@ -113,7 +113,27 @@ func FuzzCheck(f *testing.F) {
 				t.Fatalf("text equal to rule %+v: Action %v, matches %+v", r, res.Action, res.Matches)
 			}
 		}
-		if got, want := normalizeWord(text), refNormalize(text); !slices.Equal(got, want) {
+		// The dense ASCII rows and the sparse edges agree.
+		sparse := *flt
+		sparse.dense = 0
+		if res2 := sparse.Check(text); !slices.Equal(res.Matches, res2.Matches) {
+			t.Fatalf("dense %+v, sparse %+v", res.Matches, res2.Matches)
+		}
+		// Every occurrence is reported: compare counts with a naive search.
+		nt := normalizeWord(text)
+		want := 0
+		for _, w := range flt.words {
+			nw := normalizeWord(w.text)
+			for i := 0; i+len(nw) <= len(nt); i++ {
+				if slices.Equal(nt[i:i+len(nw)], nw) {
+					want++
+				}
+			}
+		}
+		if len(res.Matches) != want {
+			t.Fatalf("%d matches %+v, naive search finds %d", len(res.Matches), res.Matches, want)
+		}
+		if got, want := nt, refNormalize(text); !slices.Equal(got, want) {
 			t.Fatalf("normalize(%q) = %q, reference %q", text, string(got), string(want))
 		}
 	})
