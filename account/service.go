@@ -255,6 +255,9 @@ func (s *Service) Verify(ctx context.Context, token string) (store.User, Claims,
 		return store.User{}, Claims{}, fmt.Errorf("%w: it was revoked; log in again", ErrTokenInvalid)
 	}
 	after, err := s.st.TokensValidAfter(ctx, c.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, Claims{}, fmt.Errorf("%w: the account no longer exists", ErrTokenInvalid)
+	}
 	if err != nil {
 		return store.User{}, Claims{}, err
 	}

@@ -252,3 +252,46 @@ func TestLikesAreAggregated(t *testing.T) {
 		t.Fatalf("likes: %d in %d messages", sum, events)
 	}
 }
+
+// The admin's word list applies on every node at once: blocked words are refused
+// however they are disguised, masked words are starred for everyone, and
+// review words are held.
+func TestWordFilterAcrossNodes(t *testing.T) {
+	url := startNATS(t)
+	secret := strings.Repeat("w", 40)
+	a := startNode(t, func(c *app.Config) { c.NATS, c.Secret = url, secret })
+	b := startNode(t, func(c *app.Config) { c.NATS, c.Secret = url, secret })
+	createUser(t, a, "wordadmin", "admin", "wordadmin-password")
+	admin := login(t, a, "wordadmin", "wordadmin-password")
+	words := map[string]any{"words": []map[string]string{
+		{"word": "badword", "action": "block"}, {"word": "shh", "action": "mask"}, {"word": "敏感词", "action": "review"},
+	}}
+	if status, out, _ := api(t, a, "PUT", "/api/admin/words", admin, words); status != 200 {
+		t.Fatalf("set words: %d %v", status, out)
+	}
+	if status, out, _ := api(t, a, "PUT", "/api/admin/words", admin, map[string]any{"words": []map[string]string{{"word": "x", "action": "nuke"}}}); status != 400 {
+		t.Fatalf("bad action: %d %v", status, out)
+	}
+	createUser(t, b, "chatter", "viewer", "chatter-password")
+	chatter := dialRoom(t, b, "clean", login(t, b, "chatter", "chatter-password"), "")
+	reader := dialRoom(t, b, "clean", "", "")
+	time.Sleep(200 * time.Millisecond)
+	for _, c := range []struct{ text, code string }{
+		{"this is a B.A.D w o r d", "blocked_word"},
+		{"ｂａｄｗｏｒｄ", "blocked_word"},
+		{"没有敏，感 词吗", "held_for_review"},
+	} {
+		chatter.send(t, "chat", map[string]string{"text": c.text})
+		if got := errorCode(chatter.next(t, "error")); got != c.code {
+			t.Errorf("%q: %s, want %s", c.text, got, c.code)
+		}
+	}
+	chatter.send(t, "chat", map[string]string{"text": "Shhh! Be quiet"})
+	if got := text(reader.next(t, "chat")); got != "****! Be quiet" {
+		t.Fatalf("masked text %q", got)
+	}
+	_, out, _ := api(t, a, "GET", "/api/admin/words", admin, nil)
+	if list, _ := out["words"].([]any); len(list) != 3 {
+		t.Fatalf("word list: %v", out)
+	}
+}

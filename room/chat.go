@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/onair-live/onair/room/filter"
 )
 
 // Errors a sender sees on their own channel; nobody else is affected.
@@ -20,6 +23,8 @@ var (
 	ErrSlowDown    = errors.New("room: you are sending too fast")
 	ErrDuplicate   = errors.New("room: you just sent that")
 	ErrNotAllowed  = errors.New("room: log in to chat")
+	ErrBlockedWord = errors.New("room: the message contains a word that is not allowed here")
+	ErrHeld        = errors.New("room: the message is held for a moderator to review")
 )
 
 // ChatConfig limits what one user may post in a room. Zero values mean defaults.
@@ -72,6 +77,8 @@ type Chat struct {
 	// Likes, when set, takes `like` messages.
 	Likes *Likes
 
+	words atomic.Pointer[filter.Filter]
+
 	mu   sync.Mutex
 	last map[string]recent // user+room → their last text, for duplicate suppression
 }
@@ -117,6 +124,16 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	} else {
 		body.Color, body.Position = danmakuColor(body.Color), danmakuPosition(body.Position)
 	}
+	if f := c.words.Load(); f != nil {
+		switch res := f.Check(body.Text); res.Action {
+		case filter.Block:
+			return Envelope{}, ErrBlockedWord
+		case filter.Review:
+			return Envelope{}, ErrHeld
+		case filter.Mask:
+			body.Text = res.Masked
+		}
+	}
 	t := now()
 	if c.isDuplicate(string(id)+"\x00"+from.ID, body.Text, t, cfg.DuplicateWindow) {
 		return Envelope{}, ErrDuplicate
@@ -138,6 +155,9 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	}
 	return env, nil
 }
+
+// SetWords swaps in a new word list; messages posted after it returns use it.
+func (c *Chat) SetWords(f *filter.Filter) { c.words.Store(f) }
 
 func (c *Chat) isDuplicate(key, text string, now time.Time, window time.Duration) bool {
 	c.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/onair-live/onair/account"
+	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/store"
 )
 
@@ -85,4 +86,39 @@ func (s *Server) ban(c echo.Context) error {
 	}
 	s.media.Kick(u.Name, u.Name) // a banned streamer's live stream ends now
 	return c.NoContent(http.StatusNoContent)
+}
+
+// WordList is the platform's word filter list (stored in NATS, so every node
+// applies a change at once).
+type WordList interface {
+	Get(ctx context.Context) ([]room.WordRule, error)
+	Set(ctx context.Context, rules []room.WordRule) error
+}
+
+// maxWords bounds the list an admin can upload in one request.
+const maxWords = 20000
+
+func (s *Server) getWords(c echo.Context) error {
+	rules, err := s.words.Get(c.Request().Context())
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"words": rules})
+}
+
+func (s *Server) putWords(c echo.Context) error {
+	var in struct {
+		Words []room.WordRule `json:"words"`
+	}
+	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 2<<20)
+	if err := bindJSONLimit(c, &in, 2<<20); err != nil {
+		return writeProblem(c, err)
+	}
+	if len(in.Words) > maxWords {
+		return writeProblem(c, fmt.Errorf("%w: at most %d words", ErrBadRequest, maxWords))
+	}
+	if err := s.words.Set(c.Request().Context(), in.Words); err != nil {
+		return writeProblem(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"words": in.Words})
 }

@@ -72,12 +72,15 @@ type personJSON struct {
 }
 
 // bindJSON decodes a small JSON body, refusing unknown fields and trailing data.
-func bindJSON(c echo.Context, v any) error {
+func bindJSON(c echo.Context, v any) error { return bindJSONLimit(c, v, 16<<10) }
+
+// bindJSONLimit is bindJSON for a body of up to limit bytes.
+func bindJSONLimit(c echo.Context, v any, limit int64) error {
 	mt := c.Request().Header.Get(echo.HeaderContentType)
 	if !isJSON(mt) {
 		return fmt.Errorf("%w: send Content-Type: application/json (got %q)", ErrBadMediaType, mt)
 	}
-	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 16<<10))
+	dec := json.NewDecoder(io.LimitReader(c.Request().Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: the body is not the JSON expected: %v", ErrBadRequest, err)

@@ -72,6 +72,7 @@ var statusTable = []struct {
 	{store.ErrConflict, http.StatusConflict, "Conflict", ""},
 	{store.ErrInvalid, http.StatusBadRequest, "Invalid value", ""},
 	{ErrBadRequest, http.StatusBadRequest, "Bad request", ""},
+	{room.ErrBadMessage, http.StatusBadRequest, "Bad request", ""},
 	{ErrWrongKey, http.StatusForbidden, "Stream key rejected", ""},
 	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "Request too large", ""},
 	{ErrBadMediaType, http.StatusUnsupportedMediaType, "Unsupported content type", ""},

@@ -45,8 +45,10 @@ type Deps struct {
 	Platform  Platform
 	// Interaction serves room messages over WebSocket.
 	Interaction Interaction
-	Pages       fs.FS // studio.html, watch.html and static/
-	Log         *slog.Logger
+	// Words is the platform word list admins edit.
+	Words WordList
+	Pages fs.FS // studio.html, watch.html and static/
+	Log   *slog.Logger
 	// Ready reports readiness for /healthz; nil means always ready.
 	Ready func(context.Context) error
 }
@@ -64,6 +66,7 @@ type Server struct {
 	platform  Platform
 
 	interaction Interaction
+	words       WordList
 }
 
 // New builds the routes.
@@ -82,7 +85,7 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction}
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
@@ -134,6 +137,10 @@ func New(cfg Config, d Deps) *Server {
 		admin.PUT("/settings", s.putSettings)
 		admin.POST("/users/:name/ban", s.ban)
 		admin.DELETE("/users/:name/ban", s.ban)
+		if d.Words != nil {
+			admin.GET("/words", s.getWords)
+			admin.PUT("/words", s.putWords)
+		}
 	}
 	if d.Interaction != nil {
 		e.GET("/ws/rooms/:room", s.roomSocket)

@@ -47,6 +47,8 @@ var errorCodes = []struct {
 	{room.ErrTooLong, "too_long"},
 	{room.ErrSlowDown, "slow_down"},
 	{room.ErrDuplicate, "duplicate"},
+	{room.ErrBlockedWord, "blocked_word"},
+	{room.ErrHeld, "held_for_review"},
 }
 
 func errorEnvelope(id room.ID, err error) []byte {

@@ -35,6 +35,8 @@ type App struct {
 	stage *stage
 	hub   *hub.Hub
 	likes *room.Likes
+	chat  *room.Chat
+	words *natsbus.Words
 	sfu   *sfu.SFU
 	edge  *signaling.Server
 	ln    net.Listener
@@ -87,7 +89,12 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	a.hub = hub.New(hub.Config{})
 	a.likes = &room.Likes{Bus: a.bus.conn, Limiter: a.hot}
 	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat, Likes: a.likes}
+	if a.words, err = natsbus.OpenWords(ctx, js); err != nil {
+		return nil, err
+	}
+	a.chat = chat
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
+		Words:       a.words,
 		Interaction: interaction{chat: chat, relay: natsbus.NewRelay(a.bus.conn, a.hub), js: js},
 		Media:       a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
 		Accounts: accounts, Records: a.db, Viewers: a.hot, Directory: a.hot, Platform: a.db,
@@ -117,6 +124,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { a.stage.renew(gctx, a.sfu); return nil })
 	g.Go(func() error { a.purgeRevoked(gctx); return nil })
 	g.Go(func() error { a.likes.Run(gctx); return nil })
+	g.Go(func() error { return a.words.Watch(gctx, a.chat.SetWords) })
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
