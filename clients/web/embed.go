@@ -14,6 +14,8 @@
 //	                 top bar's account area
 //	static/stage.js  the WHEP stage player that both pages use
 //	static/room-channel.js the "room" data channel (chat plugs in here)
+//	static/chat.js   room chat over GET /ws/rooms/{room} (reconnects with ?after=), the chat
+//	                 panel and the danmaku overlay that both pages use
 //
 // The studio and watch pages read the room from location.pathname, so the
 // server serves the same HTML for every room, and the assets under /static/.

@@ -28,6 +28,8 @@
 //                 "saving" | "saved" | "error"
 //   settingsError the message shown on the card ("" when none)
 //   keyIssued     true once "Get a new stream key" gave a key
+//   chat          the chat panel: {status, messages, lastText, lastError,
+//                 bullets} (see chat.js)
 
 import { api, displayName, fetchMe, isAdmin, isStreamer, loginURL } from './api.js';
 import {
@@ -50,6 +52,7 @@ import {
   store,
   summarizeOutbound,
 } from './common.js';
+import { mountChat } from './chat.js';
 import { Stage } from './stage.js';
 
 const RESOLUTIONS = {
@@ -839,6 +842,7 @@ async function main() {
   cohosts.muted = false;
   render();
   renderCohosts();
+  mountChat($('chat'), { room, overlay: $('danmaku'), state });
   statsLoop();
   initAccount().catch((err) => console.warn('studio: account', err));
   try {

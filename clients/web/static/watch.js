@@ -21,6 +21,8 @@
 //   viewers, followers   from the API
 //   user          the logged-in user's name, or null
 //   roomInfo      "loading" | "ready" | "unknown" (404) | "error"
+//   chat          the chat panel (GET /ws/rooms/{room}) and danmaku overlay:
+//                 {status, messages, lastText, lastError, bullets} (see chat.js)
 
 import { api, displayName, fetchMe, loginURL, setFollowing } from './api.js';
 import {
@@ -40,6 +42,7 @@ import {
   setPill,
   setText,
 } from './common.js';
+import { mountChat } from './chat.js';
 import { RoomChannel } from './room-channel.js';
 import { Stage } from './stage.js';
 
@@ -472,3 +475,4 @@ fetchMe().then(({ user }) => {
   renderInfo();
 });
 loadRoomInfo();
+mountChat($('chat'), { room, overlay: $('danmaku'), state });
