@@ -76,16 +76,26 @@ func (r *Relay) Join(id room.ID, session string, sink hub.Sink, onGone func(erro
 // History returns the room's recent messages, oldest first, after the message
 // with id after (empty for all): a reconnecting client passes the last id it
 // saw and gets only what it missed. Message ids are ULIDs, so they sort by time.
+// It reads the stream through one short-lived consumer that it deletes, so joins
+// never pile up consumers on the server.
 func History(ctx context.Context, js jetstream.JetStream, id room.ID, after string) ([][]byte, error) {
-	cons, err := js.OrderedConsumer(ctx, "ROOMS", jetstream.OrderedConsumerConfig{FilterSubjects: []string{room.Subject(id)}})
+	stream, err := js.Stream(ctx, "ROOMS")
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: history %s: %w", id, err)
 	}
-	info, err := cons.Info(ctx)
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject: room.Subject(id), DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy: jetstream.AckNonePolicy, MemoryStorage: true, InactiveThreshold: 10 * time.Second,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("natsbus: history %s: %w", id, err)
 	}
-	n := int(info.NumPending)
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
+	n := int(cons.CachedInfo().NumPending)
 	if n == 0 {
 		return nil, nil
 	}
