@@ -130,7 +130,9 @@ func fanoutRun(b *testing.B, conns, perSecond int, d time.Duration) {
 	if len(latencies) == 0 {
 		b.Fatal("nothing delivered")
 	}
-	q := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+	q := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
 	b.ReportMetric(float64(delivered.Load())/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(float64(delivered.Load())/float64(sent*conns)*100, "%delivered")
 	b.ReportMetric(q(0.5), "p50-ms")
