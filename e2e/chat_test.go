@@ -162,6 +162,12 @@ func TestChatOverWebSocket(t *testing.T) {
 	if e := again.next(t, "chat", "danmaku"); e.ID == got.ID {
 		t.Fatal("a reconnecting client got a message it already had")
 	}
+	// The same history over REST.
+	status, out, _ := api(t, n, "GET", "/api/rooms/lounge/messages?after="+got.ID, "", nil)
+	msgs, _ := out["messages"].([]any)
+	if status != 200 || len(msgs) == 0 || msgs[0].(map[string]any)["id"] != d.ID {
+		t.Fatalf("GET messages after %s: %d %v", got.ID, status, out)
+	}
 }
 
 // Two nodes on one NATS: a message posted on node A reaches a client on node B.

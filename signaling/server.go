@@ -144,6 +144,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	if d.Interaction != nil {
 		e.GET("/ws/rooms/:room", s.roomSocket)
+		api.GET("/rooms/:room/messages", s.roomMessages)
 	}
 	if d.Pages != nil {
 		pages(e, d.Pages)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
@@ -12,6 +14,7 @@ import (
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/sfu"
+	"github.com/onair-live/onair/store"
 )
 
 // Interaction is the room plane as the edge sees it: post a message, receive a
@@ -140,4 +143,23 @@ func truncateReason(s string) string {
 		return s[:120]
 	}
 	return s
+}
+
+// roomMessages serves GET /api/rooms/{room}/messages: the recent history, oldest
+// first, after ?after=<id> when given.
+func (s *Server) roomMessages(c echo.Context) error {
+	id, err := room.ParseID(c.Param("room"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	if s.records != nil && current(c) == nil {
+		if r, err := s.records.RoomByID(c.Request().Context(), string(id)); err == nil && r.Private {
+			return writeProblem(c, fmt.Errorf("%w: no room %q", store.ErrNotFound, id))
+		}
+	}
+	hist, err := s.interaction.History(c.Request().Context(), id, c.QueryParam("after"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	return c.JSONBlob(http.StatusOK, append(append([]byte(`{"messages":`), frame(hist)...), '}'))
 }
