@@ -391,3 +391,16 @@ func TestAbuseIsRefused(t *testing.T) {
 		t.Fatalf("text/plain PATCH: %d", status)
 	}
 }
+
+// A room live without a record (dev mode) is shown as live, not as missing.
+func TestLiveRoomWithoutRecord(t *testing.T) {
+	n := startNode(t, nil)
+	publishSynthetic(t, n, "devroom", "any-dev-key", 30, false)
+	status, out, _ := api(t, n, "GET", "/api/rooms/devroom", "", nil)
+	if status != 200 || out["live"] != true || out["title"] != "devroom" {
+		t.Fatalf("dev room: %d %v", status, out)
+	}
+	if status, _, _ := api(t, n, "GET", "/api/rooms/nothing", "", nil); status != 404 {
+		t.Fatalf("unknown room: %d", status)
+	}
+}

@@ -295,6 +295,18 @@ func (s *Server) roomView(c echo.Context, r store.Room, owner store.User) error 
 
 func (s *Server) getRoom(c echo.Context) error {
 	r, owner, err := s.roomRecord(c)
+	if errors.Is(err, store.ErrNotFound) {
+		// A room live on the stage without a record (dev mode, configured keys)
+		// still exists for its viewers.
+		if live, lerr := s.liveNow(c.Request().Context()); lerr == nil {
+			for _, lr := range live {
+				if lr.ID == c.Param("room") {
+					return c.JSON(http.StatusOK, roomJSON{ID: lr.ID, Title: lr.ID, Owner: personJSON{Name: lr.ID, DisplayName: lr.ID},
+						Live: true, Viewers: s.viewerCount(c.Request().Context(), lr)})
+				}
+			}
+		}
+	}
 	if err != nil {
 		return writeProblem(c, err)
 	}
