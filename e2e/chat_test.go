@@ -301,3 +301,37 @@ func TestWordFilterAcrossNodes(t *testing.T) {
 		t.Fatalf("word list: %v", out)
 	}
 }
+
+// The room's streamer deletes a message: everyone gets a `delete` naming it, and
+// a later joiner's history carries it too; a viewer may not delete.
+func TestDeleteMessage(t *testing.T) {
+	n := startNode(t, nil)
+	createUser(t, n, "host", "streamer", "host-password")
+	createUser(t, n, "rude", "viewer", "rude-password")
+	host, rude := login(t, n, "host", "host-password"), login(t, n, "rude", "rude-password")
+	watcher := dialRoom(t, n, "host", "", "")
+	sender := dialRoom(t, n, "host", rude, "")
+	time.Sleep(100 * time.Millisecond)
+	sender.send(t, "chat", map[string]string{"text": "something rude"})
+	msg := watcher.next(t, "chat")
+	if status, _, _ := api(t, n, "DELETE", "/api/rooms/host/messages/"+msg.ID, rude, nil); status != 403 {
+		t.Fatalf("a viewer deleting: %d", status)
+	}
+	if status, out, _ := api(t, n, "DELETE", "/api/rooms/host/messages/"+msg.ID, host, nil); status != 204 {
+		t.Fatalf("the streamer deleting: %d %v", status, out)
+	}
+	del := watcher.next(t, "delete")
+	var body struct{ ID string }
+	_ = json.Unmarshal(del.Body, &body)
+	if body.ID != msg.ID || del.From == nil || del.From.Name != "host" {
+		t.Fatalf("delete envelope %+v %s", del, del.Body)
+	}
+	late := dialRoom(t, n, "host", "", "")
+	late.next(t, "chat")
+	if e := late.next(t, "delete"); e.ID != del.ID {
+		t.Fatalf("history lacks the delete")
+	}
+	if status, _, _ := api(t, n, "DELETE", "/api/rooms/host/messages/short", host, nil); status != 400 {
+		t.Fatalf("a bad id: %d", status)
+	}
+}

@@ -198,3 +198,24 @@ func danmakuPosition(p string) string {
 	}
 	return "scroll"
 }
+
+// Delete tells everyone in the room to remove a message: a `delete` envelope
+// naming it, on the room's subject (so history replays it too). Who may delete
+// is the caller's decision.
+func (c *Chat) Delete(ctx context.Context, id ID, by *Sender, messageID string) (Envelope, error) {
+	if len(messageID) != 26 {
+		return Envelope{}, fmt.Errorf("%w: %q is not a message id", ErrBadMessage, messageID)
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	t := now()
+	body, _ := json.Marshal(map[string]string{"id": messageID})
+	env := Envelope{V: 1, Type: "delete", ID: NewMessageID(t), Room: id, From: by, TS: t.UnixMilli(), Body: body}
+	data, _ := json.Marshal(env)
+	if err := c.Bus.Publish(Subject(id), data); err != nil {
+		return Envelope{}, fmt.Errorf("room: publish: %w", err)
+	}
+	return env, nil
+}

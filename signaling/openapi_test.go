@@ -49,7 +49,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			continue
 		}
 		p := r.Path
-		for _, param := range []string{"room", "name"} {
+		for _, param := range []string{"room", "name", "id"} {
 			p = strings.ReplaceAll(p, ":"+param, "{"+param+"}")
 		}
 		routed[r.Method+" "+p] = true

@@ -145,6 +145,9 @@ func New(cfg Config, d Deps) *Server {
 	if d.Interaction != nil {
 		e.GET("/ws/rooms/:room", s.roomSocket)
 		api.GET("/rooms/:room/messages", s.roomMessages)
+		if d.Records != nil {
+			api.DELETE("/rooms/:room/messages/:id", s.deleteMessage, require(store.RoleViewer))
+		}
 	}
 	if d.Pages != nil {
 		pages(e, d.Pages)

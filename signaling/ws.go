@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/labstack/echo/v4"
 
+	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/sfu"
@@ -21,6 +22,7 @@ import (
 // room's messages, read its history.
 type Interaction interface {
 	Post(ctx context.Context, id room.ID, from *room.Sender, in room.Inbound) (room.Envelope, error)
+	Delete(ctx context.Context, id room.ID, by *room.Sender, messageID string) (room.Envelope, error)
 	Join(id room.ID, session string, sink hub.Sink, onGone func(error)) (leave func(), err error)
 	History(ctx context.Context, id room.ID, after string) ([][]byte, error)
 }
@@ -162,4 +164,22 @@ func (s *Server) roomMessages(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	return c.JSONBlob(http.StatusOK, append(append([]byte(`{"messages":`), frame(hist)...), '}'))
+}
+
+// deleteMessage serves DELETE /api/rooms/{room}/messages/{id}: the room's
+// streamer or an admin removes a message for everyone.
+func (s *Server) deleteMessage(c echo.Context) error {
+	r, _, err := s.roomRecord(c)
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	p := current(c)
+	if !canManageRoom(p, r) {
+		return writeProblem(c, fmt.Errorf("%w: only the room's streamer or an admin may delete messages", account.ErrForbidden))
+	}
+	if _, err := s.interaction.Delete(c.Request().Context(), room.ID(r.ID), &room.Sender{ID: p.user.ID, Name: p.user.Name}, c.Param("id")); err != nil {
+		return writeProblem(c, err)
+	}
+	s.log.Info("moderation", "action", "delete_message", "room", r.ID, "message", c.Param("id"), "by", p.user.Name)
+	return c.NoContent(http.StatusNoContent)
 }

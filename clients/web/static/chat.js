@@ -384,7 +384,7 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     }
     const text = typeof b.text === 'string' ? b.text : '';
     const name = String(env.from?.name || 'someone');
-    const li = h('li', { class: `chat-line is-${env.type}` },
+    const li = h('li', { class: `chat-line is-${env.type}`, 'data-id': String(env.id || '') },
       h('span', { class: 'chat-name' }, name), h('span', { class: 'chat-text' }, text));
     if (me && name === me) li.classList.add('mine');
     const c = safeColor(b.color);
@@ -399,6 +399,15 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     for (const env of envs) {
       if (env.type === 'error') {
         showError(env.body);
+        continue;
+      }
+      if (env.type === 'delete') {
+        // A moderator removed a message: take it off the list for everyone.
+        const gone = String(env.body?.id || '');
+        for (const li of list.querySelectorAll('li[data-id]')) {
+          if (li.dataset.id === gone) li.remove();
+        }
+        chat.deleted = (chat.deleted || 0) + 1;
         continue;
       }
       if (env.type !== 'chat' && env.type !== 'danmaku' && env.type !== 'system') continue;

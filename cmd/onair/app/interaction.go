@@ -23,6 +23,10 @@ func (i interaction) Post(ctx context.Context, id room.ID, from *room.Sender, in
 	return i.chat.Post(ctx, id, from, in)
 }
 
+func (i interaction) Delete(ctx context.Context, id room.ID, by *room.Sender, messageID string) (room.Envelope, error) {
+	return i.chat.Delete(ctx, id, by, messageID)
+}
+
 func (i interaction) Join(id room.ID, session string, sink hub.Sink, onGone func(error)) (func(), error) {
 	return i.relay.Join(id, session, sink, onGone)
 }
