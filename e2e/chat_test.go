@@ -335,3 +335,65 @@ func TestDeleteMessage(t *testing.T) {
 		t.Fatalf("a bad id: %d", status)
 	}
 }
+
+// The streamer appoints a moderator; the moderator times a user out of the chat
+// (refused with the reason), cannot ban a fellow moderator, deletes a message,
+// and lifts the timeout; every action lands in the audit log.
+func TestRoomModeration(t *testing.T) {
+	n := startNode(t, nil)
+	createUser(t, n, "stage", "streamer", "stage-password")
+	createUser(t, n, "helper", "viewer", "helper-password")
+	createUser(t, n, "helper2", "viewer", "helper2-password")
+	createUser(t, n, "troll", "viewer", "troll-password")
+	createUser(t, n, "auditor", "admin", "auditor-password")
+	owner, mod, troll := login(t, n, "stage", "stage-password"), login(t, n, "helper", "helper-password"), login(t, n, "troll", "troll-password")
+	for _, name := range []string{"helper", "helper2"} {
+		if status, out, _ := api(t, n, "POST", "/api/rooms/stage/moderators/"+name, owner, nil); status != 204 {
+			t.Fatalf("appoint %s: %d %v", name, status, out)
+		}
+	}
+	if status, _, _ := api(t, n, "POST", "/api/rooms/stage/moderators/troll", mod, nil); status != 403 {
+		t.Fatalf("a moderator appointing: %d", status)
+	}
+	ban := func(token, name string, minutes int) int {
+		status, _, _ := api(t, n, "POST", "/api/rooms/stage/bans", token, map[string]any{"name": name, "minutes": minutes, "reason": "spamming links"})
+		return status
+	}
+	if got := ban(troll, "helper", 5); got != 403 {
+		t.Fatalf("a viewer banning: %d", got)
+	}
+	if got := ban(mod, "helper2", 5); got != 403 {
+		t.Fatalf("a moderator banning a moderator: %d", got)
+	}
+	if got := ban(mod, "stage", 5); got != 403 {
+		t.Fatalf("banning the streamer: %d", got)
+	}
+	if got := ban(mod, "troll", 10); got != 204 {
+		t.Fatalf("timeout: %d", got)
+	}
+	ws := dialRoom(t, n, "stage", troll, "")
+	ws.send(t, "chat", map[string]string{"text": "buy followers"})
+	e := ws.next(t, "error")
+	var body struct{ Code, Message string }
+	_ = json.Unmarshal(e.Body, &body)
+	if body.Code != "banned" || !strings.Contains(body.Message, "timed out") || !strings.Contains(body.Message, "spamming links") {
+		t.Fatalf("timed-out user: %+v", body)
+	}
+	if status, _, _ := api(t, n, "DELETE", "/api/rooms/stage/bans/troll", mod, nil); status != 204 {
+		t.Fatalf("lift: %d", status)
+	}
+	ws.send(t, "chat", map[string]string{"text": "sorry"})
+	msg := ws.next(t, "chat")
+	if status, _, _ := api(t, n, "DELETE", "/api/rooms/stage/messages/"+msg.ID, mod, nil); status != 204 {
+		t.Fatalf("moderator deletes: %d", status)
+	}
+	_, out, _ := api(t, n, "GET", "/api/admin/audit", login(t, n, "auditor", "auditor-password"), nil)
+	entries, _ := out["entries"].([]any)
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.(map[string]any)["action"].(string))
+	}
+	if strings.Join(actions, " ") != "delete_message room_unban room_timeout moderator_add moderator_add" {
+		t.Fatalf("audit log %v", actions)
+	}
+}

@@ -25,7 +25,14 @@ var (
 	ErrNotAllowed  = errors.New("room: log in to chat")
 	ErrBlockedWord = errors.New("room: the message contains a word that is not allowed here")
 	ErrHeld        = errors.New("room: the message is held for a moderator to review")
+	ErrBannedHere  = errors.New("room: you may not chat in this room")
 )
+
+// Restrictions says whether a user may chat in a room now (room bans and
+// timeouts); the system of record keeps them.
+type Restrictions interface {
+	Restricted(ctx context.Context, room ID, userID string) (until time.Time, reason string, restricted bool, err error)
+}
 
 // ChatConfig limits what one user may post in a room. Zero values mean defaults.
 type ChatConfig struct {
@@ -76,6 +83,8 @@ type Chat struct {
 	Now     func() time.Time
 	// Likes, when set, takes `like` messages.
 	Likes *Likes
+	// Restrictions, when set, refuses banned and timed-out users.
+	Restrictions Restrictions
 
 	words atomic.Pointer[filter.Filter]
 
@@ -98,6 +107,18 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	}
 	if from == nil {
 		return Envelope{}, ErrNotAllowed
+	}
+	if c.Restrictions != nil {
+		until, reason, banned, err := c.Restrictions.Restricted(ctx, id, from.ID)
+		if err != nil {
+			return Envelope{}, err
+		}
+		if banned {
+			if until.IsZero() {
+				return Envelope{}, fmt.Errorf("%w: banned (%s)", ErrBannedHere, reason)
+			}
+			return Envelope{}, fmt.Errorf("%w: timed out for %s more (%s)", ErrBannedHere, time.Until(until).Round(time.Second), reason)
+		}
 	}
 	if in.Type == "like" && c.Likes != nil {
 		return Envelope{}, c.Likes.Add(ctx, id, from, in.Body)

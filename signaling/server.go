@@ -47,8 +47,10 @@ type Deps struct {
 	Interaction Interaction
 	// Words is the platform word list admins edit.
 	Words WordList
-	Pages fs.FS // studio.html, watch.html and static/
-	Log   *slog.Logger
+	// Moderation keeps room moderators, bans and the audit log.
+	Moderation Moderation
+	Pages      fs.FS // studio.html, watch.html and static/
+	Log        *slog.Logger
 	// Ready reports readiness for /healthz; nil means always ready.
 	Ready func(context.Context) error
 }
@@ -67,6 +69,7 @@ type Server struct {
 
 	interaction Interaction
 	words       WordList
+	moderation  Moderation
 }
 
 // New builds the routes.
@@ -85,7 +88,7 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words}
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
@@ -148,6 +151,13 @@ func New(cfg Config, d Deps) *Server {
 		if d.Records != nil {
 			api.DELETE("/rooms/:room/messages/:id", s.deleteMessage, require(store.RoleViewer))
 		}
+	}
+	if d.Moderation != nil && d.Records != nil {
+		api.POST("/rooms/:room/moderators/:name", s.setModerator, require(store.RoleViewer))
+		api.DELETE("/rooms/:room/moderators/:name", s.setModerator, require(store.RoleViewer))
+		api.POST("/rooms/:room/bans", s.roomBan, require(store.RoleViewer))
+		api.DELETE("/rooms/:room/bans/:name", s.roomUnban, require(store.RoleViewer))
+		api.GET("/admin/audit", s.auditLog, require(store.RoleAdmin))
 	}
 	if d.Pages != nil {
 		pages(e, d.Pages)

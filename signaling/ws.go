@@ -54,6 +54,7 @@ var errorCodes = []struct {
 	{room.ErrDuplicate, "duplicate"},
 	{room.ErrBlockedWord, "blocked_word"},
 	{room.ErrHeld, "held_for_review"},
+	{room.ErrBannedHere, "banned"},
 }
 
 func errorEnvelope(id room.ID, err error) []byte {
@@ -173,13 +174,19 @@ func (s *Server) deleteMessage(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
+	ok, err := s.canModerate(c, r)
+	if err != nil {
+		return writeProblem(c, err)
+	}
 	p := current(c)
-	if !canManageRoom(p, r) {
-		return writeProblem(c, fmt.Errorf("%w: only the room's streamer or an admin may delete messages", account.ErrForbidden))
+	if !ok {
+		return writeProblem(c, fmt.Errorf("%w: only the room's streamer, its moderators or an admin may delete messages", account.ErrForbidden))
 	}
 	if _, err := s.interaction.Delete(c.Request().Context(), room.ID(r.ID), &room.Sender{ID: p.user.ID, Name: p.user.Name}, c.Param("id")); err != nil {
 		return writeProblem(c, err)
 	}
-	s.log.Info("moderation", "action", "delete_message", "room", r.ID, "message", c.Param("id"), "by", p.user.Name)
+	if s.moderation != nil {
+		s.audit(c, "delete_message", r.ID, c.Param("id"), "")
+	}
 	return c.NoContent(http.StatusNoContent)
 }

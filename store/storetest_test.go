@@ -50,6 +50,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Follow", testFollow},
 		{"FollowPagination", testFollowPagination},
 		{"Settings", testSettings},
+		{"Moderation", testModeration},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ContextCanceled", testContextCanceled},

@@ -88,13 +88,14 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	}
 	a.hub = hub.New(hub.Config{})
 	a.likes = &room.Likes{Bus: a.bus.conn, Limiter: a.hot}
-	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat, Likes: a.likes}
+	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat, Likes: a.likes, Restrictions: restrictions{a.db}}
 	if a.words, err = natsbus.OpenWords(ctx, js); err != nil {
 		return nil, err
 	}
 	a.chat = chat
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Words:       a.words,
+		Moderation:  a.db,
 		Interaction: interaction{chat: chat, relay: natsbus.NewRelay(a.bus.conn, a.hub), js: js},
 		Media:       a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
 		Accounts: accounts, Records: a.db, Viewers: a.hot, Directory: a.hot, Platform: a.db,

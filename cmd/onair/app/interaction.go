@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/room/natsbus"
+	"github.com/onair-live/onair/store"
 )
 
 // interaction puts the room plane's parts behind the edge's one interface:
@@ -33,4 +35,12 @@ func (i interaction) Join(id room.ID, session string, sink hub.Sink, onGone func
 
 func (i interaction) History(ctx context.Context, id room.ID, after string) ([][]byte, error) {
 	return natsbus.History(ctx, i.js, id, after)
+}
+
+// restrictions reads room bans from the system of record.
+type restrictions struct{ db *store.DB }
+
+func (r restrictions) Restricted(ctx context.Context, id room.ID, userID string) (time.Time, string, bool, error) {
+	b, ok, err := r.db.ActiveRoomBan(ctx, string(id), userID, time.Now())
+	return b.Until, b.Reason, ok, err
 }

@@ -1,0 +1,59 @@
+package store
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func testModeration(t *testing.T, db *DB) {
+	ctx := t.Context()
+	host := mustUser(t, db, "host", RoleStreamer)
+	mod := mustUser(t, db, "mod", RoleViewer)
+	troll := mustUser(t, db, "troll", RoleViewer)
+
+	mustNil(t, db.SetModerator(ctx, "host", mod.ID, true))
+	mustNil(t, db.SetModerator(ctx, "host", mod.ID, true)) // again: nothing changes
+	if yes, err := db.IsModerator(ctx, "host", mod.ID); err != nil || !yes {
+		t.Fatalf("IsModerator = %v, %v", yes, err)
+	}
+	mustNil(t, db.SetModerator(ctx, "host", mod.ID, false))
+	if yes, _ := db.IsModerator(ctx, "host", mod.ID); yes {
+		t.Fatal("still a moderator after removal")
+	}
+	if err := db.SetModerator(ctx, "nosuchroom", mod.ID, true); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("moderator of an unknown room: %v", err)
+	}
+
+	now := time.Now()
+	if err := db.BanFromRoom(ctx, RoomBan{RoomID: "host", UserID: troll.ID, ByID: host.ID}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("ban without a reason: %v", err)
+	}
+	mustNil(t, db.BanFromRoom(ctx, RoomBan{RoomID: "host", UserID: troll.ID, Until: now.Add(time.Minute), Reason: "spam", ByID: host.ID}))
+	b, ok, err := db.ActiveRoomBan(ctx, "host", troll.ID, now)
+	if err != nil || !ok || b.Reason != "spam" || !b.Until.Equal(now.Add(time.Minute).Truncate(time.Millisecond)) {
+		t.Fatalf("timeout in force: %+v %v %v", b, ok, err)
+	}
+	if _, ok, _ := db.ActiveRoomBan(ctx, "host", troll.ID, now.Add(2*time.Minute)); ok {
+		t.Fatal("an expired timeout is still in force")
+	}
+	mustNil(t, db.BanFromRoom(ctx, RoomBan{RoomID: "host", UserID: troll.ID, Reason: "again", ByID: host.ID})) // replaces: until lifted
+	if b, ok, _ := db.ActiveRoomBan(ctx, "host", troll.ID, now.Add(time.Hour)); !ok || !b.Until.IsZero() || b.Reason != "again" {
+		t.Fatalf("permanent ban: %+v %v", b, ok)
+	}
+	mustNil(t, db.LiftRoomBan(ctx, "host", troll.ID))
+	if _, ok, _ := db.ActiveRoomBan(ctx, "host", troll.ID, now); ok {
+		t.Fatal("ban still in force after lifting")
+	}
+
+	mustNil(t, db.Audit(ctx, AuditEntry{ActorID: host.ID, Action: "room_timeout", RoomID: "host", TargetID: troll.ID, Reason: "spam"}))
+	mustNil(t, db.Audit(ctx, AuditEntry{ActorID: host.ID, Action: "room_unban", RoomID: "host", TargetID: troll.ID}))
+	if err := db.Audit(ctx, AuditEntry{Action: "x"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("audit without an actor: %v", err)
+	}
+	log, err := db.AuditLog(ctx, 10)
+	mustNil(t, err)
+	if len(log) != 2 || log[0].Action != "room_unban" || log[1].Reason != "spam" || log[1].At.IsZero() {
+		t.Fatalf("audit log %+v", log)
+	}
+}
