@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -395,5 +396,60 @@ func TestRoomModeration(t *testing.T) {
 	}
 	if strings.Join(actions, " ") != "delete_message room_unban room_timeout moderator_add moderator_add" {
 		t.Fatalf("audit log %v", actions)
+	}
+}
+
+// A ban on node A closes the user's socket and peer connection on node B, and
+// keeps them out; a kick closes them without a ban.
+func TestBanKicksAcrossNodes(t *testing.T) {
+	dsn, nats := freshPostgres(t), startNATS(t)
+	secret := strings.Repeat("b", 40)
+	shared := func(c *app.Config) { c.DB, c.NATS, c.Secret = dsn, nats, secret }
+	a, b := startNode(t, shared), startNode(t, shared)
+	room := fmt.Sprintf("kickroom%d", time.Now().UnixNano()%1_000_000)
+	host := createUser(t, a, room, "streamer", "host-password")
+	createUser(t, a, "pest", "viewer", "pest-password")
+	hostToken, pest := login(t, a, room, "host-password"), login(t, b, "pest", "pest-password")
+	publishSynthetic(t, b, room, host["stream_key"], 30, false)
+
+	ws := dialRoom(t, b, room, pest, "")
+	v := watch(t, b, room, pest, 1)
+	if err := v.WaitConnected(testContext(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := api(t, a, "POST", "/api/rooms/"+room+"/kick/pest", hostToken, nil); status != 204 {
+		t.Fatalf("kick: %d", status)
+	}
+	waitClosed := func(what string, c *chatClient) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case _, ok := <-c.got:
+				if !ok {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("%s was not closed", what)
+			}
+		}
+	}
+	waitClosed("the kicked socket", ws)
+	eventually(t, 5*time.Second, "the kicked viewer's peer connection to close", func() bool { return b.app.SFU().Stats().Subscribers == 0 })
+
+	// Kicked, not banned: they may come back. Banned: removed again and refused.
+	ws = dialRoom(t, b, room, pest, "")
+	if status, out, _ := api(t, a, "POST", "/api/rooms/"+room+"/bans", hostToken, map[string]any{"name": "pest", "reason": "harassment"}); status != 204 {
+		t.Fatalf("ban: %d %v", status, out)
+	}
+	waitClosed("the banned socket", ws)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.base, "http")+"/ws/rooms/"+room+"?token="+pest, nil)
+	if err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("banned user's socket: %v %v", err, resp)
+	}
+	if _, err := client.Watch(testContext(t, 10*time.Second), b.opts(room, pest), 1); err == nil || !strings.Contains(err.Error(), "banned") {
+		t.Fatalf("banned user's WHEP: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/onair-live/onair/account"
+	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/store"
 )
 
@@ -18,6 +19,7 @@ type Moderation interface {
 	IsModerator(ctx context.Context, roomID, userID string) (bool, error)
 	BanFromRoom(ctx context.Context, b store.RoomBan) error
 	LiftRoomBan(ctx context.Context, roomID, userID string) error
+	ActiveRoomBan(ctx context.Context, roomID, userID string, now time.Time) (store.RoomBan, bool, error)
 	Audit(ctx context.Context, e store.AuditEntry) error
 	AuditLog(ctx context.Context, limit int) ([]store.AuditEntry, error)
 }
@@ -104,19 +106,11 @@ func (s *Server) roomBan(c echo.Context) error {
 		return writeProblem(c, fmt.Errorf("%w: give a reason of 1 to 200 characters and minutes from 0 (until lifted) to a year", ErrBadRequest))
 	}
 	ctx := c.Request().Context()
-	target, err := s.records.UserByName(ctx, in.Name)
+	target, err := s.removable(c, r, in.Name)
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	if target.ID == r.OwnerID || target.Role.AtLeast(store.RoleAdmin) {
-		return writeProblem(c, fmt.Errorf("%w: the room's streamer and admins cannot be banned from a room", account.ErrForbidden))
-	}
 	me := current(c).user
-	if me.ID != r.OwnerID && !me.Role.AtLeast(store.RoleAdmin) {
-		if mod, err := s.moderation.IsModerator(ctx, r.ID, target.ID); err != nil || mod {
-			return writeProblem(c, fmt.Errorf("%w: moderators cannot ban each other", account.ErrForbidden))
-		}
-	}
 	b := store.RoomBan{RoomID: r.ID, UserID: target.ID, Reason: in.Reason, ByID: me.ID}
 	action := "room_ban"
 	if in.Minutes > 0 {
@@ -126,7 +120,74 @@ func (s *Server) roomBan(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	s.audit(c, action, r.ID, target.ID, in.Reason)
+	if in.Minutes == 0 && s.kicker != nil { // a ban also removes them from the stream
+		if err := s.kicker.Kick(room.ID(r.ID), target.ID); err != nil {
+			s.log.Warn("kick after ban", "room", r.ID, "err", err)
+		}
+	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// removable finds the user name refers to and checks that the caller may remove
+// them from room r: nobody removes the room's streamer or an admin, and
+// moderators cannot remove each other.
+func (s *Server) removable(c echo.Context, r store.Room, name string) (store.User, error) {
+	ctx := c.Request().Context()
+	target, err := s.records.UserByName(ctx, name)
+	if err != nil {
+		return store.User{}, err
+	}
+	if target.ID == r.OwnerID || target.Role.AtLeast(store.RoleAdmin) {
+		return store.User{}, fmt.Errorf("%w: the room's streamer and admins cannot be removed from a room", account.ErrForbidden)
+	}
+	me := current(c).user
+	if me.ID != r.OwnerID && !me.Role.AtLeast(store.RoleAdmin) {
+		mod, err := s.moderation.IsModerator(ctx, r.ID, target.ID)
+		if err != nil {
+			return store.User{}, err
+		}
+		if mod {
+			return store.User{}, fmt.Errorf("%w: moderators cannot remove each other", account.ErrForbidden)
+		}
+	}
+	return target, nil
+}
+
+// roomKick closes a user's chat and media sessions in the room on every node;
+// they may come back unless also banned.
+func (s *Server) roomKick(c echo.Context) error {
+	r, err := s.moderatedRoom(c)
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	target, err := s.removable(c, r, c.Param("name"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	if s.kicker == nil {
+		return writeProblem(c, fmt.Errorf("%w: kicking is not available", ErrBadRequest))
+	}
+	if err := s.kicker.Kick(room.ID(r.ID), target.ID); err != nil {
+		return writeProblem(c, err)
+	}
+	s.audit(c, "kick", r.ID, target.ID, "")
+	return c.NoContent(http.StatusNoContent)
+}
+
+// bannedFrom reports a permanent room ban of a logged-in user (a timeout only
+// mutes, it does not keep them from watching).
+func (s *Server) bannedFrom(ctx context.Context, id room.ID, userID string) error {
+	if s.moderation == nil {
+		return nil
+	}
+	b, ok, err := s.moderation.ActiveRoomBan(ctx, string(id), userID, time.Now())
+	if err != nil {
+		return err
+	}
+	if ok && b.Until.IsZero() {
+		return fmt.Errorf("%w: you are banned from this room (%s)", account.ErrForbidden, b.Reason)
+	}
+	return nil
 }
 
 func (s *Server) roomUnban(c echo.Context) error {

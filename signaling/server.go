@@ -49,8 +49,10 @@ type Deps struct {
 	Words WordList
 	// Moderation keeps room moderators, bans and the audit log.
 	Moderation Moderation
-	Pages      fs.FS // studio.html, watch.html and static/
-	Log        *slog.Logger
+	// Kicker spreads kicks to every node (each node's Server.Kick closes them).
+	Kicker Kicker
+	Pages  fs.FS // studio.html, watch.html and static/
+	Log    *slog.Logger
 	// Ready reports readiness for /healthz; nil means always ready.
 	Ready func(context.Context) error
 }
@@ -70,6 +72,13 @@ type Server struct {
 	interaction Interaction
 	words       WordList
 	moderation  Moderation
+	kicker      Kicker
+	local       *sessions
+}
+
+// Kicker asks every node to close a user's sessions in a room.
+type Kicker interface {
+	Kick(id room.ID, userID string) error
 }
 
 // New builds the routes.
@@ -88,12 +97,13 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation}
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation, kicker: d.Kicker, local: &sessions{}}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
 		{prefix: "/whip", role: sfu.RolePublisher, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout},
-		{prefix: "/whep", role: sfu.RoleSubscriber, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout, records: d.Records, accounts: d.Accounts, interaction: d.Interaction},
+		{prefix: "/whep", role: sfu.RoleSubscriber, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout, records: d.Records, accounts: d.Accounts, interaction: d.Interaction,
+			local: s.local, banned: s.bannedFrom},
 	} {
 		r.routes(e)
 	}
@@ -157,6 +167,7 @@ func New(cfg Config, d Deps) *Server {
 		api.DELETE("/rooms/:room/moderators/:name", s.setModerator, require(store.RoleViewer))
 		api.POST("/rooms/:room/bans", s.roomBan, require(store.RoleViewer))
 		api.DELETE("/rooms/:room/bans/:name", s.roomUnban, require(store.RoleViewer))
+		api.POST("/rooms/:room/kick/:name", s.roomKick, require(store.RoleViewer))
 		api.GET("/admin/audit", s.auditLog, require(store.RoleAdmin))
 	}
 	if d.Pages != nil {

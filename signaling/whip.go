@@ -43,6 +43,9 @@ type resource struct {
 	records     Records
 	accounts    Accounts
 	interaction Interaction
+	// local and banned, when set, let moderators remove viewers from the stream.
+	local  *sessions
+	banned func(ctx context.Context, id room.ID, userID string) error
 	// negotiateTimeout bounds ICE gathering for the answer.
 	negotiateTimeout time.Duration
 }
@@ -142,6 +145,12 @@ func (r *resource) post(c echo.Context) error {
 		if err := r.checkPrivate(c, string(id), key); err != nil {
 			return writeProblem(c, err)
 		}
+		from := r.sender(c, key)
+		if from != nil && r.banned != nil {
+			if err := r.banned(ctx, id, from.ID); err != nil {
+				return writeProblem(c, err)
+			}
+		}
 		identity := ""
 		if key != "" {
 			// A co-host's own key hides its own tracks; a wrong key just watches.
@@ -152,7 +161,11 @@ func (r *resource) post(c echo.Context) error {
 			return writeProblem(c, err)
 		}
 		if r.interaction != nil {
-			r.attachChannel(sess, id, r.sender(c, key))
+			r.attachChannel(sess, id, from)
+		}
+		if from != nil && r.local != nil {
+			remove := r.local.add(id, from.ID, func() { _ = sess.Close() })
+			go func() { <-sess.Done(); remove() }()
 		}
 	}
 	h := c.Response().Header()

@@ -99,6 +99,9 @@ func (s *Server) roomSocket(c echo.Context) error {
 			return writeProblem(c, err)
 		}
 		from = &room.Sender{ID: u.ID, Name: u.Name}
+		if err := s.bannedFrom(c.Request().Context(), id, u.ID); err != nil {
+			return writeProblem(c, err)
+		}
 	}
 	conn, err := websocket.Accept(c.Response(), c.Request(), nil) // same-origin only
 	if err != nil {
@@ -128,6 +131,12 @@ func (s *Server) roomSocket(c echo.Context) error {
 		return nil
 	}
 	defer leave()
+	if from != nil {
+		defer s.local.add(id, from.ID, func() {
+			_ = conn.Close(websocket.StatusPolicyViolation, "removed from the room by a moderator")
+			cancel()
+		})()
+	}
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {

@@ -36,10 +36,12 @@ type App struct {
 	hub   *hub.Hub
 	likes *room.Likes
 	chat  *room.Chat
-	words *natsbus.Words
-	sfu   *sfu.SFU
-	edge  *signaling.Server
-	ln    net.Listener
+	// stopKicks ends this node's subscription to kicks.
+	stopKicks func()
+	words     *natsbus.Words
+	sfu       *sfu.SFU
+	edge      *signaling.Server
+	ln        net.Listener
 }
 
 // New builds the node bottom-up; on error nothing is left running.
@@ -96,6 +98,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Words:       a.words,
 		Moderation:  a.db,
+		Kicker:      natsbus.NewKicks(a.bus.conn),
 		Interaction: interaction{chat: chat, relay: natsbus.NewRelay(a.bus.conn, a.hub), js: js},
 		Media:       a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
 		Accounts: accounts, Records: a.db, Viewers: a.hot, Directory: a.hot, Platform: a.db,
@@ -106,6 +109,9 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 			return a.db.Ping(ctx)
 		},
 	})
+	if a.stopKicks, err = natsbus.NewKicks(a.bus.conn).Listen(a.edge.Kick); err != nil {
+		return nil, err
+	}
 	if a.ln, err = net.Listen("tcp", cfg.HTTP); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
@@ -140,6 +146,9 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) close() {
 	if a.ln != nil {
 		_ = a.ln.Close()
+	}
+	if a.stopKicks != nil {
+		a.stopKicks()
 	}
 	if a.sfu != nil {
 		_ = a.sfu.Close()
