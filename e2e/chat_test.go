@@ -453,3 +453,44 @@ func TestBanKicksAcrossNodes(t *testing.T) {
 		t.Fatalf("banned user's WHEP: %v", err)
 	}
 }
+
+// A viewer reports a message; admins see it in the queue and resolve it.
+func TestReports(t *testing.T) {
+	n := startNode(t, nil)
+	createUser(t, n, "reported", "streamer", "reported-password")
+	createUser(t, n, "witness", "viewer", "witness-password")
+	createUser(t, n, "checker", "admin", "checker-password")
+	witness, admin := login(t, n, "witness", "witness-password"), login(t, n, "checker", "checker-password")
+	body := map[string]string{"room": "reported", "message_id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "reason": "threats"}
+	if status, _, _ := api(t, n, "POST", "/api/reports", "", body); status != 401 {
+		t.Fatalf("anonymous report: %d", status)
+	}
+	status, out, _ := api(t, n, "POST", "/api/reports", witness, body)
+	if status != 201 || out["state"] != "open" {
+		t.Fatalf("report: %d %v", status, out)
+	}
+	id := out["id"].(string)
+	if status, _, _ := api(t, n, "POST", "/api/reports", witness, map[string]string{"room": "nowhere", "reason": "x"}); status != 404 {
+		t.Fatalf("report of an unknown room: %d", status)
+	}
+	if status, _, _ := api(t, n, "GET", "/api/admin/reports", witness, nil); status != 403 {
+		t.Fatalf("a viewer reading the queue: %d", status)
+	}
+	_, out, _ = api(t, n, "GET", "/api/admin/reports", admin, nil)
+	if list := out["reports"].([]any); len(list) != 1 || list[0].(map[string]any)["reason"] != "threats" {
+		t.Fatalf("queue %v", out)
+	}
+	if status, _, _ := api(t, n, "POST", "/api/admin/reports/"+id+"/resolve", admin, nil); status != 204 {
+		t.Fatalf("resolve: %d", status)
+	}
+	_, out, _ = api(t, n, "GET", "/api/admin/reports?state=resolved", admin, nil)
+	if list := out["reports"].([]any); len(list) != 1 {
+		t.Fatalf("resolved %v", out)
+	}
+	for range 5 {
+		api(t, n, "POST", "/api/reports", witness, map[string]string{"room": "reported", "reason": "again"})
+	}
+	if status, _, _ := api(t, n, "POST", "/api/reports", witness, map[string]string{"room": "reported", "reason": "flood"}); status != 429 {
+		t.Fatalf("report flood: %d", status)
+	}
+}

@@ -24,12 +24,16 @@ type noInteraction struct{ Interaction }
 
 type noModeration struct{ Moderation }
 
+type reportQueue = Reports
+
+type noReports struct{ reportQueue }
+
 func (noMedia) ICEServers() []sfu.ICEServer { return nil }
 
 // Every /api route is documented in openapi.json with its method, and every
 // documented operation is routed.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}

@@ -51,8 +51,11 @@ type Deps struct {
 	Moderation Moderation
 	// Kicker spreads kicks to every node (each node's Server.Kick closes them).
 	Kicker Kicker
-	Pages  fs.FS // studio.html, watch.html and static/
-	Log    *slog.Logger
+	// Reports is the report queue; ReportLimit keeps a user from flooding it.
+	Reports     Reports
+	ReportLimit ReportLimiter
+	Pages       fs.FS // studio.html, watch.html and static/
+	Log         *slog.Logger
 	// Ready reports readiness for /healthz; nil means always ready.
 	Ready func(context.Context) error
 }
@@ -74,6 +77,8 @@ type Server struct {
 	moderation  Moderation
 	kicker      Kicker
 	local       *sessions
+	reports     Reports
+	reportLimit ReportLimiter
 }
 
 // Kicker asks every node to close a user's sessions in a room.
@@ -97,7 +102,8 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation, kicker: d.Kicker, local: &sessions{}}
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation, kicker: d.Kicker, local: &sessions{},
+		reports: d.Reports, reportLimit: d.ReportLimit}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
@@ -169,6 +175,11 @@ func New(cfg Config, d Deps) *Server {
 		api.DELETE("/rooms/:room/bans/:name", s.roomUnban, require(store.RoleViewer))
 		api.POST("/rooms/:room/kick/:name", s.roomKick, require(store.RoleViewer))
 		api.GET("/admin/audit", s.auditLog, require(store.RoleAdmin))
+	}
+	if d.Reports != nil {
+		api.POST("/reports", s.report, require(store.RoleViewer))
+		api.GET("/admin/reports", s.listReports, require(store.RoleAdmin))
+		api.POST("/admin/reports/:id/resolve", s.resolveReport, require(store.RoleAdmin))
 	}
 	if d.Pages != nil {
 		pages(e, d.Pages)

@@ -57,3 +57,32 @@ func testModeration(t *testing.T, db *DB) {
 		t.Fatalf("audit log %+v", log)
 	}
 }
+
+func testReports(t *testing.T, db *DB) {
+	ctx := t.Context()
+	host := mustUser(t, db, "rhost", RoleStreamer)
+	fan := mustUser(t, db, "rfan", RoleViewer)
+	if _, err := db.CreateReport(ctx, Report{ReporterID: fan.ID, RoomID: "rhost"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("report without a reason: %v", err)
+	}
+	if _, err := db.CreateReport(ctx, Report{ReporterID: fan.ID, RoomID: "nowhere", Reason: "x"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("report of an unknown room: %v", err)
+	}
+	r1, err := db.CreateReport(ctx, Report{ReporterID: fan.ID, RoomID: "rhost", MessageID: "01ARZ3NDEKTSV4RRFFQ69G5FAV", Reason: "insults"})
+	mustNil(t, err)
+	_, err = db.CreateReport(ctx, Report{ReporterID: fan.ID, RoomID: "rhost", Reason: "the whole stream"})
+	mustNil(t, err)
+	open, err := db.Reports(ctx, "open", 10)
+	mustNil(t, err)
+	if len(open) != 2 || open[1].ID != r1.ID || open[1].MessageID == "" || open[0].MessageID != "" {
+		t.Fatalf("open reports %+v", open)
+	}
+	mustNil(t, db.ResolveReport(ctx, r1.ID, host.ID))
+	if err := db.ResolveReport(ctx, r1.ID, host.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("resolving twice: %v", err)
+	}
+	done, _ := db.Reports(ctx, "resolved", 10)
+	if len(done) != 1 || done[0].ResolvedBy != host.ID || done[0].ResolvedAt.IsZero() {
+		t.Fatalf("resolved reports %+v", done)
+	}
+}

@@ -51,6 +51,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"FollowPagination", testFollowPagination},
 		{"Settings", testSettings},
 		{"Moderation", testModeration},
+		{"Reports", testReports},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ContextCanceled", testContextCanceled},

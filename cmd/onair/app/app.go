@@ -99,6 +99,8 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		Words:       a.words,
 		Moderation:  a.db,
 		Kicker:      natsbus.NewKicks(a.bus.conn),
+		Reports:     a.db,
+		ReportLimit: a.hot,
 		Interaction: interaction{chat: chat, relay: natsbus.NewRelay(a.bus.conn, a.hub), js: js},
 		Media:       a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
 		Accounts: accounts, Records: a.db, Viewers: a.hot, Directory: a.hot, Platform: a.db,
