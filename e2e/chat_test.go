@@ -452,6 +452,16 @@ func TestBanKicksAcrossNodes(t *testing.T) {
 	if _, err := client.Watch(testContext(t, 10*time.Second), b.opts(room, pest), 1); err == nil || !strings.Contains(err.Error(), "banned") {
 		t.Fatalf("banned user's WHEP: %v", err)
 	}
+
+	// A platform ban closes the user's sessions in every room.
+	createUser(t, a, "menace", "viewer", "menace-password")
+	createUser(t, a, "root"+room, "superadmin", "root-password")
+	menace := login(t, b, "menace", "menace-password")
+	other := dialRoom(t, b, "elsewhere", menace, "")
+	if status, _, _ := api(t, a, "POST", "/api/admin/users/menace/ban", login(t, a, "root"+room, "root-password"), map[string]string{"reason": "platform rules"}); status != 204 {
+		t.Fatalf("platform ban: %d", status)
+	}
+	waitClosed("the platform-banned user's socket", other)
 }
 
 // A viewer reports a message; admins see it in the queue and resolve it.

@@ -85,6 +85,11 @@ func (s *Server) ban(c echo.Context) error {
 		return writeProblem(c, err)
 	}
 	s.media.Kick(u.Name, u.Name) // a banned streamer's live stream ends now
+	if s.kicker != nil {         // and their chat and viewing, in every room, on every node
+		if err := s.kicker.Kick("", u.ID); err != nil {
+			s.log.Warn("kick after platform ban", "user", u.Name, "err", err)
+		}
+	}
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -42,12 +42,18 @@ func (s *sessions) add(id room.ID, user string, closeFn func()) (remove func()) 
 	}
 }
 
-// kick closes every local session of user in room; closers run without the lock.
+// kick closes every local session of user in room (in every room when id is
+// empty: a platform ban); closers run without the lock.
 func (s *sessions) kick(id room.ID, user string) int {
 	s.mu.Lock()
 	var fns []func()
-	for p := range s.m[presenceKey{id, user}] {
-		fns = append(fns, *p)
+	for k, set := range s.m {
+		if k.user != user || (id != "" && k.room != id) {
+			continue
+		}
+		for p := range set {
+			fns = append(fns, *p)
+		}
 	}
 	s.mu.Unlock()
 	for _, f := range fns {
