@@ -504,3 +504,54 @@ func TestReports(t *testing.T) {
 		t.Fatalf("report flood: %d", status)
 	}
 }
+
+// The streamer's chat rules: slow mode, followers only and a minimum account
+// age refuse with a reason; the streamer is exempt.
+func TestRoomChatRules(t *testing.T) {
+	n := startNode(t, nil)
+	createUser(t, n, "strict", "streamer", "strict-password")
+	createUser(t, n, "newbie", "viewer", "newbie-password")
+	owner, newbie := login(t, n, "strict", "strict-password"), login(t, n, "newbie", "newbie-password")
+	patch := func(body map[string]any) int {
+		status, _, _ := api(t, n, "PATCH", "/api/rooms/strict", owner, body)
+		return status
+	}
+	if got := patch(map[string]any{"slow_mode_seconds": 99999}); got != 400 {
+		t.Fatalf("slow mode out of range: %d", got)
+	}
+	ws := dialRoom(t, n, "strict", newbie, "")
+	own := dialRoom(t, n, "strict", owner, "")
+	time.Sleep(100 * time.Millisecond)
+	expect := func(c *chatClient, said, code string) {
+		t.Helper()
+		c.send(t, "chat", map[string]string{"text": said})
+		for {
+			e := c.next(t, "error", "chat")
+			if e.Type == "chat" && text(e) != said {
+				continue // an earlier message of the room
+			}
+			if code == "" && e.Type != "chat" || code != "" && errorCode(e) != code {
+				t.Fatalf("%q: %s %s, want %q", said, e.Type, e.Body, code)
+			}
+			return
+		}
+	}
+	if got := patch(map[string]any{"followers_only": true}); got != 200 {
+		t.Fatalf("followers only: %d", got)
+	}
+	expect(ws, "hi", "followers_only")
+	expect(own, "rules apply to you", "")
+	if status, _, _ := api(t, n, "POST", "/api/users/strict/follow", newbie, nil); status != 204 {
+		t.Fatalf("follow: %d", status)
+	}
+	expect(ws, "hi now", "")
+	patch(map[string]any{"followers_only": false, "min_account_age_minutes": 60})
+	expect(ws, "too new", "account_too_new")
+	patch(map[string]any{"min_account_age_minutes": 0, "slow_mode_seconds": 60})
+	expect(ws, "first", "")
+	expect(ws, "second", "slow_down")
+	_, out, _ := api(t, n, "GET", "/api/rooms/strict", "", nil)
+	if out["slow_mode_seconds"].(float64) != 60 || out["followers_only"] != false {
+		t.Fatalf("room view %v", out)
+	}
+}

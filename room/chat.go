@@ -26,7 +26,24 @@ var (
 	ErrBlockedWord = errors.New("room: the message contains a word that is not allowed here")
 	ErrHeld        = errors.New("room: the message is held for a moderator to review")
 	ErrBannedHere  = errors.New("room: you may not chat in this room")
+	ErrFollowers   = errors.New("room: this room's chat is for followers; follow to chat")
+	ErrTooNew      = errors.New("room: your account is too new to chat here")
 )
+
+// ChatRules are a room's rules for one user, as the streamer set them.
+type ChatRules struct {
+	Staff         bool // the streamer, a moderator or an admin: rules do not apply
+	SlowSeconds   int
+	FollowersOnly bool
+	Following     bool
+	MinAge        time.Duration
+	AccountAge    time.Duration
+}
+
+// Rules looks up a room's chat rules for a user.
+type Rules interface {
+	ChatRules(ctx context.Context, room ID, userID string) (ChatRules, error)
+}
 
 // Restrictions says whether a user may chat in a room now (room bans and
 // timeouts); the system of record keeps them.
@@ -85,6 +102,9 @@ type Chat struct {
 	Likes *Likes
 	// Restrictions, when set, refuses banned and timed-out users.
 	Restrictions Restrictions
+	// Rules, when set, applies the room's slow mode, followers-only and
+	// minimum account age to chat and danmaku.
+	Rules Rules
 
 	words atomic.Pointer[filter.Filter]
 
@@ -144,6 +164,9 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 		body.Color, body.Position = "", ""
 	} else {
 		body.Color, body.Position = danmakuColor(body.Color), danmakuPosition(body.Position)
+	}
+	if err := c.applyRules(ctx, id, from); err != nil {
+		return Envelope{}, err
 	}
 	if f := c.words.Load(); f != nil {
 		switch res := f.Check(body.Text); res.Action {
@@ -239,4 +262,30 @@ func (c *Chat) Delete(ctx context.Context, id ID, by *Sender, messageID string) 
 		return Envelope{}, fmt.Errorf("room: publish: %w", err)
 	}
 	return env, nil
+}
+
+func (c *Chat) applyRules(ctx context.Context, id ID, from *Sender) error {
+	if c.Rules == nil {
+		return nil
+	}
+	r, err := c.Rules.ChatRules(ctx, id, from.ID)
+	if err != nil || r.Staff {
+		return err
+	}
+	if r.FollowersOnly && !r.Following {
+		return ErrFollowers
+	}
+	if r.AccountAge < r.MinAge {
+		return fmt.Errorf("%w: accounts younger than %s cannot chat here", ErrTooNew, r.MinAge)
+	}
+	if r.SlowSeconds > 0 && c.Limiter != nil {
+		ok, retry, err := c.Limiter.Allow(ctx, "slow:"+string(id)+":"+from.ID, 1/float64(r.SlowSeconds), 1)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: slow mode is on (one message every %d s); wait %.0f s", ErrSlowDown, r.SlowSeconds, retry.Seconds()+0.5)
+		}
+	}
+	return nil
 }

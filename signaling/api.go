@@ -253,6 +253,10 @@ type roomJSON struct {
 	Viewers   int        `json:"viewers"`
 	Followers int        `json:"followers"`
 	Following bool       `json:"following"`
+	// Chat rules.
+	SlowModeSeconds      int  `json:"slow_mode_seconds"`
+	FollowersOnly        bool `json:"followers_only"`
+	MinAccountAgeMinutes int  `json:"min_account_age_minutes"`
 }
 
 func (s *Server) roomRecord(c echo.Context) (store.Room, store.User, error) {
@@ -272,7 +276,8 @@ func (s *Server) roomRecord(c echo.Context) (store.Room, store.User, error) {
 func (s *Server) roomView(c echo.Context, r store.Room, owner store.User) error {
 	ctx := c.Request().Context()
 	out := roomJSON{ID: r.ID, Title: r.Title, CoverURL: r.CoverURL, Category: r.Category, Private: r.Private,
-		Owner: personJSON{Name: owner.Name, DisplayName: cmp.Or(owner.DisplayName, owner.Name)}}
+		Owner:           personJSON{Name: owner.Name, DisplayName: cmp.Or(owner.DisplayName, owner.Name)},
+		SlowModeSeconds: r.SlowModeSeconds, FollowersOnly: r.FollowersOnly, MinAccountAgeMinutes: r.MinAccountAgeMinutes}
 	live, err := s.liveNow(ctx)
 	if err != nil {
 		return writeProblem(c, err)
@@ -317,10 +322,13 @@ func (s *Server) getRoom(c echo.Context) error {
 }
 
 type roomPatchJSON struct {
-	Title    *string `json:"title"`
-	CoverURL *string `json:"cover_url"`
-	Category *string `json:"category"`
-	Private  *bool   `json:"private"`
+	Title                *string `json:"title"`
+	CoverURL             *string `json:"cover_url"`
+	Category             *string `json:"category"`
+	Private              *bool   `json:"private"`
+	SlowModeSeconds      *int    `json:"slow_mode_seconds"`
+	FollowersOnly        *bool   `json:"followers_only"`
+	MinAccountAgeMinutes *int    `json:"min_account_age_minutes"`
 }
 
 func (p roomPatchJSON) validate() error {
@@ -329,6 +337,10 @@ func (p roomPatchJSON) validate() error {
 		return fmt.Errorf("%w: a title has at most 80 characters", ErrBadRequest)
 	case p.Category != nil && utf8.RuneCountInString(*p.Category) > 32:
 		return fmt.Errorf("%w: a category has at most 32 characters", ErrBadRequest)
+	case p.SlowModeSeconds != nil && (*p.SlowModeSeconds < 0 || *p.SlowModeSeconds > 3600):
+		return fmt.Errorf("%w: slow mode is 0 (off) to 3600 seconds", ErrBadRequest)
+	case p.MinAccountAgeMinutes != nil && (*p.MinAccountAgeMinutes < 0 || *p.MinAccountAgeMinutes > 525600):
+		return fmt.Errorf("%w: the minimum account age is 0 to 525600 minutes (a year)", ErrBadRequest)
 	case p.CoverURL != nil && *p.CoverURL != "":
 		u, err := url.Parse(*p.CoverURL)
 		if err != nil || u.Scheme != "https" || u.Host == "" || len(*p.CoverURL) > 512 {
@@ -353,7 +365,8 @@ func (s *Server) patchRoom(c echo.Context) error {
 	if err := in.validate(); err != nil {
 		return writeProblem(c, err)
 	}
-	r, err = s.records.UpdateRoom(c.Request().Context(), r.ID, store.RoomPatch{Title: in.Title, CoverURL: in.CoverURL, Category: in.Category, Private: in.Private})
+	r, err = s.records.UpdateRoom(c.Request().Context(), r.ID, store.RoomPatch{Title: in.Title, CoverURL: in.CoverURL, Category: in.Category, Private: in.Private,
+		SlowModeSeconds: in.SlowModeSeconds, FollowersOnly: in.FollowersOnly, MinAccountAgeMinutes: in.MinAccountAgeMinutes})
 	if err != nil {
 		return writeProblem(c, err)
 	}

@@ -55,6 +55,8 @@ var errorCodes = []struct {
 	{room.ErrBlockedWord, "blocked_word"},
 	{room.ErrHeld, "held_for_review"},
 	{room.ErrBannedHere, "banned"},
+	{room.ErrFollowers, "followers_only"},
+	{room.ErrTooNew, "account_too_new"},
 }
 
 func errorEnvelope(id room.ID, err error) []byte {

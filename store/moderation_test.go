@@ -86,3 +86,24 @@ func testReports(t *testing.T, db *DB) {
 		t.Fatalf("resolved reports %+v", done)
 	}
 }
+
+func testRoomChatRules(t *testing.T, db *DB) {
+	ctx := t.Context()
+	mustUser(t, db, "rules", RoleStreamer)
+	slow, fo, age := 30, true, 60
+	r, err := db.UpdateRoom(ctx, "rules", RoomPatch{SlowModeSeconds: &slow, FollowersOnly: &fo, MinAccountAgeMinutes: &age})
+	mustNil(t, err)
+	if r.SlowModeSeconds != 30 || !r.FollowersOnly || r.MinAccountAgeMinutes != 60 {
+		t.Fatalf("rules %+v", r)
+	}
+	title := "kept"
+	r, err = db.UpdateRoom(ctx, "rules", RoomPatch{Title: &title})
+	mustNil(t, err)
+	if r.SlowModeSeconds != 30 || !r.FollowersOnly || r.Title != "kept" {
+		t.Fatalf("a title change lost the rules: %+v", r)
+	}
+	neg := -1
+	if _, err := db.UpdateRoom(ctx, "rules", RoomPatch{SlowModeSeconds: &neg}); err == nil {
+		t.Fatal("negative slow mode accepted")
+	}
+}

@@ -9,12 +9,13 @@ import (
 	"time"
 )
 
-const roomCols = "id, owner_id, title, cover_url, category, private, updated_at"
+const roomCols = "id, owner_id, title, cover_url, category, private, updated_at, slow_mode_seconds, followers_only, min_account_age_minutes"
 
 func scanRoom(s scanner) (Room, error) {
 	var r Room
 	var updated int64
-	if err := s.Scan(&r.ID, &r.OwnerID, &r.Title, &r.CoverURL, &r.Category, &r.Private, &updated); err != nil {
+	if err := s.Scan(&r.ID, &r.OwnerID, &r.Title, &r.CoverURL, &r.Category, &r.Private, &updated,
+		&r.SlowModeSeconds, &r.FollowersOnly, &r.MinAccountAgeMinutes); err != nil {
 		return Room{}, err
 	}
 	r.UpdatedAt = fromMS(updated)
@@ -40,9 +41,11 @@ func (db *DB) UpdateRoom(ctx context.Context, id string, p RoomPatch) (Room, err
 	// A nil pointer binds as NULL, and COALESCE keeps the stored value.
 	r, err := scanRoom(db.queryRow(ctx, db.w, `UPDATE rooms SET
 			title = COALESCE(?, title), cover_url = COALESCE(?, cover_url),
-			category = COALESCE(?, category), private = COALESCE(?, private), updated_at = ?
+			category = COALESCE(?, category), private = COALESCE(?, private),
+			slow_mode_seconds = COALESCE(?, slow_mode_seconds), followers_only = COALESCE(?, followers_only),
+			min_account_age_minutes = COALESCE(?, min_account_age_minutes), updated_at = ?
 		WHERE id = ? RETURNING `+roomCols,
-		p.Title, p.CoverURL, p.Category, p.Private, ms(db.now()), id))
+		p.Title, p.CoverURL, p.Category, p.Private, p.SlowModeSeconds, p.FollowersOnly, p.MinAccountAgeMinutes, ms(db.now()), id))
 	if err != nil {
 		return Room{}, fmt.Errorf("store: update room %q: %w", id, notFound(err))
 	}

@@ -52,6 +52,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Settings", testSettings},
 		{"Moderation", testModeration},
 		{"Reports", testReports},
+		{"RoomChatRules", testRoomChatRules},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ContextCanceled", testContextCanceled},

@@ -65,18 +65,27 @@ type Room struct {
 	Category  string
 	Private   bool
 	UpdatedAt time.Time
+	// Chat rules: one message per SlowModeSeconds per user (0: off), only
+	// followers may chat, accounts younger than MinAccountAgeMinutes may not.
+	SlowModeSeconds      int
+	FollowersOnly        bool
+	MinAccountAgeMinutes int
 }
 
 // RoomPatch changes the fields of a room that are not nil.
 type RoomPatch struct {
-	Title    *string
-	CoverURL *string
-	Category *string
-	Private  *bool
+	Title                *string
+	CoverURL             *string
+	Category             *string
+	Private              *bool
+	SlowModeSeconds      *int
+	FollowersOnly        *bool
+	MinAccountAgeMinutes *int
 }
 
 func (p RoomPatch) empty() bool {
-	return p.Title == nil && p.CoverURL == nil && p.Category == nil && p.Private == nil
+	return p.Title == nil && p.CoverURL == nil && p.Category == nil && p.Private == nil &&
+		p.SlowModeSeconds == nil && p.FollowersOnly == nil && p.MinAccountAgeMinutes == nil
 }
 
 // Broadcast is one live session of a room, from the first publish to the end.

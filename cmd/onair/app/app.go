@@ -90,7 +90,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	}
 	a.hub = hub.New(hub.Config{})
 	a.likes = &room.Likes{Bus: a.bus.conn, Limiter: a.hot}
-	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat, Likes: a.likes, Restrictions: restrictions{a.db}}
+	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat, Likes: a.likes, Restrictions: restrictions{a.db}, Rules: chatRules{a.db}}
 	if a.words, err = natsbus.OpenWords(ctx, js); err != nil {
 		return nil, err
 	}
