@@ -555,3 +555,65 @@ func TestRoomChatRules(t *testing.T) {
 		t.Fatalf("room view %v", out)
 	}
 }
+
+// A private message from a user on node A reaches the recipient's socket on
+// node B at once; unread counts, mark read and blocking work.
+func TestDirectMessages(t *testing.T) {
+	dsn, nats := freshPostgres(t), startNATS(t)
+	secret := strings.Repeat("d", 40)
+	shared := func(c *app.Config) { c.DB, c.NATS, c.Secret = dsn, nats, secret }
+	a, b := startNode(t, shared), startNode(t, shared)
+	createUser(t, a, "sender", "viewer", "sender-password")
+	createUser(t, a, "receiver", "viewer", "receiver-password")
+	sender, receiver := login(t, a, "sender", "sender-password"), login(t, b, "receiver", "receiver-password")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.base, "http")+"/ws/me?token="+receiver, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	time.Sleep(100 * time.Millisecond)
+	if status, out, _ := api(t, a, "POST", "/api/dm/receiver", sender, map[string]string{"text": "psst <b>hi</b>"}); status != 201 {
+		t.Fatalf("send: %d %v", status, out)
+	}
+	_, data, err := conn.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch []room.Envelope
+	if err := json.Unmarshal(data, &batch); err != nil || len(batch) != 1 || batch[0].Type != "dm" || batch[0].From.Name != "sender" {
+		t.Fatalf("live dm frame %s (%v)", data, err)
+	}
+	var body room.DMBody
+	_ = json.Unmarshal(batch[0].Body, &body)
+	if body.Text != "psst <b>hi</b>" || body.To.Name != "receiver" {
+		t.Fatalf("dm body %+v", body)
+	}
+	_, out, _ := api(t, b, "GET", "/api/dm", receiver, nil)
+	convs := out["conversations"].([]any)
+	if len(convs) != 1 || convs[0].(map[string]any)["unread"].(float64) != 1 {
+		t.Fatalf("conversations %v", out)
+	}
+	if status, _, _ := api(t, b, "POST", "/api/dm/sender/read", receiver, nil); status != 204 {
+		t.Fatalf("mark read: %d", status)
+	}
+	_, out, _ = api(t, b, "GET", "/api/dm", receiver, nil)
+	if out["conversations"].([]any)[0].(map[string]any)["unread"].(float64) != 0 {
+		t.Fatalf("after read %v", out)
+	}
+	_, out, _ = api(t, a, "GET", "/api/dm/receiver", sender, nil)
+	if msgs := out["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["read"] != true {
+		t.Fatalf("history %v", out)
+	}
+	if status, _, _ := api(t, b, "POST", "/api/users/sender/block", receiver, nil); status != 204 {
+		t.Fatalf("block: %d", status)
+	}
+	if status, out, _ := api(t, a, "POST", "/api/dm/receiver", sender, map[string]string{"text": "again"}); status != 403 {
+		t.Fatalf("blocked send: %d %v", status, out)
+	}
+	if status, _, _ := api(t, a, "GET", "/api/dm", "", nil); status != 401 {
+		t.Fatalf("anonymous dm list: %d", status)
+	}
+}

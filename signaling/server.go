@@ -51,6 +51,8 @@ type Deps struct {
 	Moderation Moderation
 	// Kicker spreads kicks to every node (each node's Server.Kick closes them).
 	Kicker Kicker
+	// Messages serves private messages.
+	Messages Messages
 	// Reports is the report queue; ReportLimit keeps a user from flooding it.
 	Reports     Reports
 	ReportLimit ReportLimiter
@@ -79,6 +81,7 @@ type Server struct {
 	local       *sessions
 	reports     Reports
 	reportLimit ReportLimiter
+	messages    Messages
 }
 
 // Kicker asks every node to close a user's sessions in a room.
@@ -103,7 +106,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	e.Use(middleware.Recover())
 	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation, kicker: d.Kicker, local: &sessions{},
-		reports: d.Reports, reportLimit: d.ReportLimit}
+		reports: d.Reports, reportLimit: d.ReportLimit, messages: d.Messages}
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
@@ -175,6 +178,15 @@ func New(cfg Config, d Deps) *Server {
 		api.DELETE("/rooms/:room/bans/:name", s.roomUnban, require(store.RoleViewer))
 		api.POST("/rooms/:room/kick/:name", s.roomKick, require(store.RoleViewer))
 		api.GET("/admin/audit", s.auditLog, require(store.RoleAdmin))
+	}
+	if d.Messages != nil && d.Accounts != nil && d.Records != nil {
+		e.GET("/ws/me", s.userSocket)
+		api.GET("/dm", s.conversations, require(store.RoleViewer))
+		api.GET("/dm/:name", s.dmHistory, require(store.RoleViewer))
+		api.POST("/dm/:name", s.sendDM, require(store.RoleViewer))
+		api.POST("/dm/:name/read", s.markRead, require(store.RoleViewer))
+		api.POST("/users/:name/block", s.block, require(store.RoleViewer))
+		api.DELETE("/users/:name/block", s.block, require(store.RoleViewer))
 	}
 	if d.Reports != nil {
 		api.POST("/reports", s.report, require(store.RoleViewer))

@@ -17,3 +17,12 @@ func newID(t time.Time) (string, error) {
 	}
 	return id.String(), nil
 }
+
+// idTime is the time a ULID was made at (millisecond precision, UTC).
+func idTime(id string) time.Time {
+	u, err := ulid.ParseStrict(id)
+	if err != nil {
+		return time.Time{}
+	}
+	return ulid.Time(u.Time()).UTC()
+}

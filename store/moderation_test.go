@@ -107,3 +107,47 @@ func testRoomChatRules(t *testing.T, db *DB) {
 		t.Fatal("negative slow mode accepted")
 	}
 }
+
+func testDirectMessages(t *testing.T, db *DB) {
+	ctx := t.Context()
+	a := mustUser(t, db, "dma", RoleViewer)
+	b := mustUser(t, db, "dmb", RoleViewer)
+	c := mustUser(t, db, "dmc", RoleViewer)
+	m1, err := db.SendDM(ctx, a.ID, b.ID, "hi b")
+	mustNil(t, err)
+	_, err = db.SendDM(ctx, a.ID, b.ID, "are you there")
+	mustNil(t, err)
+	m3, err := db.SendDM(ctx, b.ID, a.ID, "yes")
+	mustNil(t, err)
+	_, err = db.SendDM(ctx, c.ID, b.ID, "hello from c")
+	mustNil(t, err)
+	convs, err := db.Conversations(ctx, b.ID, 10)
+	mustNil(t, err)
+	if len(convs) != 2 || convs[0].OtherID != c.ID || convs[0].Unread != 1 || convs[1].OtherID != a.ID || convs[1].Unread != 2 || convs[1].Last.ID != m3.ID {
+		t.Fatalf("conversations %+v", convs)
+	}
+	mustNil(t, db.MarkRead(ctx, b.ID, a.ID))
+	convs, _ = db.Conversations(ctx, b.ID, 10)
+	if convs[1].Unread != 0 {
+		t.Fatalf("unread after MarkRead: %+v", convs[1])
+	}
+	page, next, err := db.DMHistory(ctx, a.ID, b.ID, "", 2)
+	mustNil(t, err)
+	if len(page) != 2 || page[0].ID != m3.ID || next == "" {
+		t.Fatalf("first page %+v next %q", page, next)
+	}
+	page, next, _ = db.DMHistory(ctx, a.ID, b.ID, next, 2)
+	if len(page) != 1 || page[0].ID != m1.ID || next != "" || page[0].At.IsZero() {
+		t.Fatalf("last page %+v next %q", page, next)
+	}
+	mustNil(t, db.SetBlocked(ctx, b.ID, c.ID, true))
+	if _, err := db.SendDM(ctx, c.ID, b.ID, "again"); !errors.Is(err, ErrBlocked) {
+		t.Fatalf("blocked sender: %v", err)
+	}
+	mustNil(t, db.SetBlocked(ctx, b.ID, c.ID, false))
+	_, err = db.SendDM(ctx, c.ID, b.ID, "again")
+	mustNil(t, err)
+	if _, err := db.SendDM(ctx, a.ID, a.ID, "me"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("message to self: %v", err)
+	}
+}

@@ -53,6 +53,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Moderation", testModeration},
 		{"Reports", testReports},
 		{"RoomChatRules", testRoomChatRules},
+		{"DirectMessages", testDirectMessages},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ContextCanceled", testContextCanceled},

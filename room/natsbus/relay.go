@@ -19,45 +19,54 @@ type Relay struct {
 	nc  *nats.Conn
 	hub *hub.Hub
 
-	mu    sync.Mutex // guards rooms; never held across a hub or NATS call that blocks on I/O
-	rooms map[room.ID]*roomSub
+	mu    sync.Mutex // guards rooms; never held across a hub call
+	rooms map[string]*roomSub // by hub key: "room:<id>" or "user:<id>"
 }
 
 type roomSub struct {
-	sessions   int
-	sub, likes *nats.Subscription
+	sessions int
+	subs     []*nats.Subscription
 }
 
 // NewRelay relays into h over nc.
 func NewRelay(nc *nats.Conn, h *hub.Hub) *Relay {
-	return &Relay{nc: nc, hub: h, rooms: map[room.ID]*roomSub{}}
+	return &Relay{nc: nc, hub: h, rooms: map[string]*roomSub{}}
 }
 
 // Join adds a session to the room, subscribing the node first if it is the
 // room's first local session. leave undoes it.
 func (r *Relay) Join(id room.ID, session string, sink hub.Sink, onGone func(error)) (leave func(), err error) {
+	return r.join("room:"+string(id), []string{room.Subject(id), room.LikeSubject(id)}, session, sink, onGone)
+}
+
+// JoinUser adds a session to a user's own channel: private messages and
+// notifications on the user's subject.
+func (r *Relay) JoinUser(userID, session string, sink hub.Sink, onGone func(error)) (leave func(), err error) {
+	return r.join("user:"+userID, []string{room.UserSubject(userID)}, session, sink, onGone)
+}
+
+func (r *Relay) join(key string, subjects []string, session string, sink hub.Sink, onGone func(error)) (leave func(), err error) {
 	r.mu.Lock()
-	rs := r.rooms[id]
+	rs := r.rooms[key]
 	if rs == nil {
-		deliver := func(m *nats.Msg) { r.hub.Publish(string(id), m.Data) }
-		sub, err := r.nc.Subscribe(room.Subject(id), deliver)
-		if err != nil {
-			r.mu.Unlock()
-			return nil, fmt.Errorf("natsbus: subscribe %s: %w", id, err)
+		rs = &roomSub{}
+		for _, subj := range subjects {
+			sub, err := r.nc.Subscribe(subj, func(m *nats.Msg) { r.hub.Publish(key, m.Data) })
+			if err != nil {
+				for _, s := range rs.subs {
+					_ = s.Unsubscribe()
+				}
+				r.mu.Unlock()
+				return nil, fmt.Errorf("natsbus: subscribe %s: %w", subj, err)
+			}
+			rs.subs = append(rs.subs, sub)
 		}
-		likes, err := r.nc.Subscribe(room.LikeSubject(id), deliver)
-		if err != nil {
-			_ = sub.Unsubscribe()
-			r.mu.Unlock()
-			return nil, fmt.Errorf("natsbus: subscribe %s: %w", id, err)
-		}
-		rs = &roomSub{sub: sub, likes: likes}
-		r.rooms[id] = rs
+		r.rooms[key] = rs
 	}
 	rs.sessions++
 	r.mu.Unlock()
 
-	s := r.hub.Join(string(id), session, sink, onGone)
+	s := r.hub.Join(key, session, sink, onGone)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -65,9 +74,10 @@ func (r *Relay) Join(id room.ID, session string, sink hub.Sink, onGone func(erro
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			if rs.sessions--; rs.sessions == 0 {
-				_ = rs.sub.Unsubscribe()
-				_ = rs.likes.Unsubscribe()
-				delete(r.rooms, id)
+				for _, sub := range rs.subs {
+					_ = sub.Unsubscribe()
+				}
+				delete(r.rooms, key)
 			}
 		})
 	}, nil

@@ -75,3 +75,27 @@ func (c chatRules) ChatRules(ctx context.Context, id room.ID, userID string) (ro
 	}
 	return rules, err
 }
+
+// messages is private messaging: sending through room.DMs, live delivery
+// through the relay, the rest straight from the store.
+type messages struct {
+	*store.DB
+	dms   *room.DMs
+	relay *natsbus.Relay
+}
+
+func (m messages) Send(ctx context.Context, from, to room.Sender, text string) (room.Envelope, error) {
+	return m.dms.Send(ctx, from, to, text)
+}
+
+func (m messages) JoinUser(userID, session string, sink hub.Sink, onGone func(error)) (func(), error) {
+	return m.relay.JoinUser(userID, session, sink, onGone)
+}
+
+// dmStore adapts the store to room.DMStore.
+type dmStore struct{ db *store.DB }
+
+func (d dmStore) SaveDM(ctx context.Context, fromID, toID, body string) (string, time.Time, error) {
+	m, err := d.db.SendDM(ctx, fromID, toID, body)
+	return m.ID, m.At, err
+}
