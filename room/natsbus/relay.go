@@ -19,7 +19,7 @@ type Relay struct {
 	nc  *nats.Conn
 	hub *hub.Hub
 
-	mu    sync.Mutex // guards rooms; never held across a hub call
+	mu    sync.Mutex          // guards rooms; never held across a hub call
 	rooms map[string]*roomSub // by hub key: "room:<id>" or "user:<id>"
 }
 

@@ -18,9 +18,29 @@
 //   lastText  text of the newest chat or danmaku message ("" before one)
 //   lastError code of the last error envelope, or null (cleared on send)
 //   bullets   danmaku elements on the overlay now
+//   deleted   delete envelopes received
+//   moderation {lastAction, lastError, status, canModerate, busy}:
+//             lastAction  "report" | "delete" | "timeout" | "ban" | "kick" |
+//                         "report_room" of the last call that succeeded, or null
+//             lastError   what the last failed call said (the server's detail,
+//                         e.g. of a 403), or null (cleared when one succeeds)
+//             status      HTTP status of the last call (0: unreachable)
+//             canModerate whether the message menu offers the moderation items
+//             busy        a call is in flight
+//
+// Each chat line has a "⋯" button (shown on hover, always on touch screens)
+// that opens a menu in the line: "Report" (a reason, then POST /api/reports)
+// and, for those who may moderate, "Delete message", "Time out 10 min",
+// "Ban from room" and "Kick". Who moderates a room is not known here: the
+// items are offered to every logged-in user; the room's streamer and admins
+// always keep them, anybody else loses them after the server refuses one
+// (403, whose detail is shown). Results show in a line above the input.
+//
+// like envelopes are passed to onLike(count) (see likes.js).
 
-import { fetchMe, loginURL } from './api.js';
+import { api, fetchMe, isAdmin, loginURL } from './api.js';
 import { h, setText, store } from './common.js';
+import { actionError, banFromRoom, deleteMessage, kick, reasonForm, report, TIMEOUT_MINUTES } from './moderation.js';
 
 export const MAX_CHARS = 200;
 const MAX_LINES = 300;
@@ -43,7 +63,10 @@ const ERROR_TEXT = {
   slow_down: 'You are sending too fast; wait a moment.',
   duplicate: 'You just sent that.',
   empty: 'Type a message first.',
+  banned: 'You cannot chat in this room right now.',
 };
+const NOTE_SHOW_MS = 6000;
+const RESTORE_MS = 5000; // an error this soon after a send gives the text back
 
 /** Number of characters as the server counts them (code points). */
 export function charCount(text) {
@@ -303,8 +326,9 @@ export class RoomSocket {
  * overlay (an empty element on top of the video; optional). state.chat is
  * created and kept current.
  */
-export function mountChat(panel, { room, overlay = null, state = window.state || (window.state = {}) }) {
-  const chat = { status: 'connecting', messages: 0, lastText: '', lastError: null, bullets: 0 };
+export function mountChat(panel, { room, overlay = null, state = window.state || (window.state = {}), onLike = null }) {
+  const moderation = { lastAction: null, lastError: null, status: null, canModerate: false, busy: false };
+  const chat = { status: 'connecting', messages: 0, lastText: '', lastError: null, bullets: 0, deleted: 0, moderation };
   state.chat = chat;
 
   // ---- DOM
@@ -333,7 +357,8 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
   const form = h('form', { class: 'chat-form', id: 'chat-form', autocomplete: 'off', novalidate: true },
     h('div', { class: 'chat-row' }, input, send, login),
     h('div', { class: 'chat-under' }, error, count));
-  panel.replaceChildren(head, body, form);
+  const note = h('p', { class: 'chat-note', id: 'chat-note', role: 'status', hidden: true });
+  panel.replaceChildren(head, body, note, form);
   panel.classList.add('chat');
 
   // ---- danmaku
@@ -390,6 +415,10 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     const c = safeColor(b.color);
     if (c) li.style.setProperty('--swatch', c);
     if (env.ts) li.title = new Date(env.ts).toLocaleTimeString();
+    if (env.id) {
+      li.dataset.from = name;
+      li.append(h('button', { type: 'button', class: 'chat-menu-btn', 'aria-label': `Actions for ${name}'s message`, 'aria-haspopup': 'true', 'aria-expanded': 'false' }, '⋯'));
+    }
     return li;
   }
 
@@ -405,9 +434,17 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
         // A moderator removed a message: take it off the list for everyone.
         const gone = String(env.body?.id || '');
         for (const li of list.querySelectorAll('li[data-id]')) {
-          if (li.dataset.id === gone) li.remove();
+          if (li.dataset.id === gone) {
+            if (menu && menu.li === li) closeMenu();
+            li.remove();
+          }
         }
-        chat.deleted = (chat.deleted || 0) + 1;
+        chat.deleted++;
+        continue;
+      }
+      if (env.type === 'like') {
+        const n = Number(env.body?.count);
+        if (onLike && Number.isFinite(n) && n > 0) onLike(Math.floor(n));
         continue;
       }
       if (env.type !== 'chat' && env.type !== 'danmaku' && env.type !== 'system') continue;
@@ -433,6 +470,7 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
   // ---- errors
   let errorTimer = 0;
   let lastSent = '';
+  let lastSentAt = 0;
   function showError(body) {
     const b = body && typeof body === 'object' ? body : {};
     const code = typeof b.code === 'string' ? b.code : 'error';
@@ -441,13 +479,14 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     if (msg.length > 200) msg = `${msg.slice(0, 200)}…`;
     flash(msg);
     // The text was refused: give it back to edit or resend, unless that is pointless.
-    if (lastSent && !input.value && code !== 'duplicate' && code !== 'empty') {
+    if (lastSent && !input.value && code !== 'duplicate' && code !== 'empty' && performance.now() - lastSentAt < RESTORE_MS) {
       input.value = lastSent;
       updateCount();
     }
     if (code === 'login_required') {
       me = null;
       renderInput();
+      renderAuth();
     }
   }
   function flash(msg) {
@@ -490,6 +529,7 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
       return;
     }
     lastSent = text;
+    lastSentAt = performance.now();
     error.hidden = true;
     input.value = '';
     updateCount();
@@ -510,12 +550,158 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     },
   });
 
+  // ---- the message menu: reports and moderation
+  let user = null; // the logged-in user object
+  let owner = ''; // the room's streamer
+  let refused = false; // the server refused this user a moderation call
+  let menu = null; // {li, el, btn} of the open menu
+  let noteTimer = 0;
+
+  function mayModerate() {
+    return !!me && (me === owner || isAdmin(user) || !refused);
+  }
+  function renderAuth() {
+    panel.dataset.auth = me ? 'in' : 'out';
+    moderation.canModerate = mayModerate();
+  }
+  function showNote(msg, kind) {
+    setText(note, msg);
+    note.dataset.kind = kind;
+    note.hidden = false;
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(() => (note.hidden = true), NOTE_SHOW_MS);
+  }
+  function closeMenu() {
+    if (!menu) return;
+    menu.el.remove();
+    menu.btn.setAttribute('aria-expanded', 'false');
+    menu.li.classList.remove('menu-open');
+    menu = null;
+  }
+
+  /**
+   * Runs one report or moderation call, keeps state.chat.moderation current
+   * and shows the outcome; rethrows the error (for a reason form to show).
+   */
+  async function act(action, call, done) {
+    moderation.busy = true;
+    try {
+      await call();
+      moderation.status = 200;
+      moderation.lastAction = action;
+      moderation.lastError = null;
+      showNote(done, 'ok');
+    } catch (err) {
+      const msg = actionError(err);
+      moderation.status = err?.status || 0;
+      moderation.lastError = msg;
+      if (err?.status === 403 && action !== 'report' && me !== owner && !isAdmin(user)) refused = true;
+      if (err?.status === 401) {
+        me = null;
+        renderInput();
+      }
+      renderAuth();
+      showNote(msg, 'error');
+      throw new Error(msg);
+    } finally {
+      moderation.busy = false;
+    }
+  }
+
+  function openMenu(li, btn) {
+    closeMenu();
+    const id = li.dataset.id;
+    const from = li.dataset.from || '';
+    const el = h('div', { class: 'chat-menu', role: 'menu', 'aria-label': 'Message actions' });
+    const items = h('div', { class: 'chat-menu-items' });
+    el.append(items);
+    menu = { li, el, btn };
+    const item = (label, key, run, danger = false) => {
+      const b = h('button', { type: 'button', role: 'menuitem', class: `chat-menu-item${danger ? ' danger' : ''}`, 'data-action': key }, label);
+      b.addEventListener('click', (e) => {
+        e.stopPropagation();
+        run();
+      });
+      items.append(b);
+    };
+    const ask = (opts) => {
+      items.hidden = true;
+      const f = reasonForm({ ...opts, onCancel: closeMenu });
+      el.append(f.el);
+      f.focus();
+    };
+    // A one-click action: the menu closes when it succeeds, else shows why.
+    const now = (action, call, done) => {
+      items.querySelectorAll('button').forEach((b) => (b.disabled = true));
+      act(action, call, done).then(closeMenu, (err) => {
+        items.querySelectorAll('button').forEach((b) => (b.disabled = false));
+        let p = el.querySelector('.reason-error');
+        if (!p) el.append((p = h('p', { class: 'reason-error', role: 'alert' })));
+        setText(p, err.message);
+      });
+    };
+    if (from !== me) {
+      item('Report', 'report', () => ask({
+        label: `Report ${from}'s message`, placeholder: 'What is wrong with it?', submitText: 'Report',
+        onSubmit: (reason) => act('report', () => report(room, reason, id), 'Thanks, the report was sent.').then(closeMenu),
+      }));
+    }
+    if (mayModerate()) {
+      item('Delete message', 'delete', () => now('delete', () => deleteMessage(room, id), 'The message was deleted.'), true);
+      if (from !== me && from !== owner) {
+        item(`Time out ${TIMEOUT_MINUTES} min`, 'timeout', () => now('timeout',
+          () => banFromRoom(room, from, TIMEOUT_MINUTES, 'Timed out from the chat'), `${from} is timed out for ${TIMEOUT_MINUTES} min.`), true);
+        item('Ban from room', 'ban', () => ask({
+          label: `Ban ${from} from this room until lifted`, value: 'Breaking the chat rules', submitText: 'Ban', danger: true,
+          onSubmit: (reason) => act('ban', () => banFromRoom(room, from, 0, reason), `${from} is banned from this room.`).then(closeMenu),
+        }), true);
+        item('Kick', 'kick', () => now('kick', () => kick(room, from), `${from} was kicked.`), true);
+      }
+    }
+    if (!items.childElementCount) items.append(h('p', { class: 'chat-menu-none hint' }, 'Nothing to do here.'));
+    li.append(el);
+    li.classList.add('menu-open');
+    btn.setAttribute('aria-expanded', 'true');
+    const first = items.querySelector('button');
+    if (first) first.focus({ preventScroll: true });
+    // Keep the menu in view when it opens on the last lines.
+    el.scrollIntoView({ block: 'nearest' });
+  }
+
+  list.addEventListener('click', (e) => {
+    const btn = e.target.closest('.chat-menu-btn');
+    if (!btn || !me) return;
+    const li = btn.closest('li');
+    if (menu && menu.li === li) closeMenu();
+    else openMenu(li, btn);
+  });
+  document.addEventListener('click', (e) => {
+    // A click elsewhere closes a plain menu; a started reason form stays.
+    if (menu && !menu.el.contains(e.target) && !e.target.closest('.chat-menu-btn') && !menu.el.querySelector('form')) closeMenu();
+  });
+  panel.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && menu) {
+      const btn = menu.btn;
+      closeMenu();
+      btn.focus();
+    }
+  });
+
   renderInput();
-  fetchMe().then(({ user }) => {
-    me = user ? user.name : null;
+  renderAuth();
+  fetchMe().then(({ user: u }) => {
+    user = u;
+    me = u ? u.name : null;
     userKnown = true;
     renderInput();
+    renderAuth();
   });
+  if (room) {
+    api(`/api/rooms/${encodeURIComponent(room)}`).then((r) => {
+      owner = String(r?.owner?.name || '');
+      renderAuth();
+    }, () => {});
+  }
   if (room) socket.connect();
   else {
     chat.status = 'closed';
@@ -528,5 +714,6 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     socket.stopped = false;
     socket.connect(); // back from the back/forward cache: catch up with ?after=
   });
-  return { socket, danmaku, state: chat };
+  // act: for the watch page's "Report room", so its outcome lands in state.chat.moderation.
+  return { socket, danmaku, state: chat, act };
 }
