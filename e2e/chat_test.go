@@ -617,3 +617,21 @@ func TestDirectMessages(t *testing.T) {
 		t.Fatalf("anonymous dm list: %d", status)
 	}
 }
+
+// The node hosting a live room tells it its viewer count every few seconds.
+func TestPresenceMessages(t *testing.T) {
+	n := startNode(t, func(c *app.Config) { c.PresenceInterval = 200 * time.Millisecond })
+	publishSynthetic(t, n, "counting", "k-counting-1", 30, false)
+	v := watch(t, n, "counting", "", 1)
+	if err := v.WaitConnected(testContext(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ws := dialRoom(t, n, "counting", "", "")
+	for {
+		var b room.PresenceBody
+		_ = json.Unmarshal(ws.next(t, "presence").Body, &b)
+		if b.Viewers == 1 {
+			return
+		}
+	}
+}

@@ -47,3 +47,23 @@ func (l *Lifecycle) emit(room string, body SystemBody) {
 		l.Log.Warn("room event not published", "room", room, "event", body.Event, "err", err)
 	}
 }
+
+// PresenceBody is the body of a `presence` message: the room's viewers now.
+type PresenceBody struct {
+	Viewers int `json:"viewers"`
+}
+
+// Presence tells a room how many viewers it has; sent every few seconds by the
+// node hosting the room, on the room's live subject.
+func (l *Lifecycle) Presence(room string, viewers int) {
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
+	}
+	t := now()
+	b, _ := json.Marshal(PresenceBody{Viewers: viewers})
+	env, _ := json.Marshal(Envelope{V: 1, Type: "presence", ID: NewMessageID(t), Room: ID(room), TS: t.UnixMilli(), Body: b})
+	if err := l.Bus.Publish(LiveSubject(ID(room)), env); err != nil && l.Log != nil {
+		l.Log.Warn("presence not published", "room", room, "err", err)
+	}
+}

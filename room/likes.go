@@ -72,16 +72,14 @@ func (l *Likes) Flush() {
 		t := now()
 		body, _ := json.Marshal(LikeBody{Count: n})
 		env, _ := json.Marshal(Envelope{V: 1, Type: "like", ID: NewMessageID(t), Room: id, TS: t.UnixMilli(), Body: body})
-		_ = l.Bus.Publish(likeSubject(id), env)
+		_ = l.Bus.Publish(LiveSubject(id), env)
 	}
 }
 
-// likeSubject carries like sums on the room's subject tree but outside its
-// history stream: a replay of old like sums means nothing.
-func likeSubject(id ID) string { return "onair.likes." + string(id) }
-
-// LikeSubject is where a room's like sums travel.
-func LikeSubject(id ID) string { return likeSubject(id) }
+// LiveSubject carries a room's moment-to-moment events (like sums, viewer
+// counts) outside its history stream: replaying them later means nothing, and
+// they would push chat out of the last 50.
+func LiveSubject(id ID) string { return "onair.live." + string(id) }
 
 // Run flushes every interval until ctx ends.
 func (l *Likes) Run(ctx context.Context) {

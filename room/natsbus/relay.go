@@ -36,7 +36,7 @@ func NewRelay(nc *nats.Conn, h *hub.Hub) *Relay {
 // Join adds a session to the room, subscribing the node first if it is the
 // room's first local session. leave undoes it.
 func (r *Relay) Join(id room.ID, session string, sink hub.Sink, onGone func(error)) (leave func(), err error) {
-	return r.join("room:"+string(id), []string{room.Subject(id), room.LikeSubject(id)}, session, sink, onGone)
+	return r.join("room:"+string(id), []string{room.Subject(id), room.LiveSubject(id)}, session, sink, onGone)
 }
 
 // JoinUser adds a session to a user's own channel: private messages and

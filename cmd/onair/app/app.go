@@ -80,7 +80,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		return nil, err
 	}
 	a.stage = &stage{events: &room.Lifecycle{Bus: a.bus.conn, Log: log}, presence: a.hot, dir: a.hot, broadcasts: a.db,
-		node: newNodeName(cfg), ttl: 15 * time.Second, log: log, live: map[string]*onAir{}}
+		node: newNodeName(cfg), ttl: 15 * time.Second, every: cfg.PresenceInterval, log: log, live: map[string]*onAir{}}
 	if a.sfu, err = sfu.New(cfg.SFU, log, a.stage); err != nil {
 		return nil, err
 	}

@@ -47,6 +47,9 @@ type Config struct {
 	Chat       room.ChatConfig   `yaml:"chat"`
 	SFU        sfu.Config        `yaml:"sfu"`
 	Edge       signaling.Config  `yaml:"edge"`
+	// PresenceInterval is how often a node renews its shared state and tells its
+	// rooms their viewer count.
+	PresenceInterval time.Duration `yaml:"presence_interval"`
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
@@ -60,11 +63,12 @@ type LogConfig struct {
 // DefaultConfig is what `onair serve` runs with when told nothing.
 func DefaultConfig() Config {
 	return Config{
-		HTTP:            ":8080",
-		Data:            "./data",
-		Log:             LogConfig{Level: "info", Format: "text"},
-		SFU:             sfu.DefaultConfig(),
-		ShutdownTimeout: 10 * time.Second,
+		HTTP:             ":8080",
+		Data:             "./data",
+		Log:              LogConfig{Level: "info", Format: "text"},
+		SFU:              sfu.DefaultConfig(),
+		ShutdownTimeout:  10 * time.Second,
+		PresenceInterval: 5 * time.Second,
 	}
 }
 
@@ -254,6 +258,9 @@ func (c Config) Validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log format %q: use text or json", c.Log.Format)
+	}
+	if c.PresenceInterval < 100*time.Millisecond || c.PresenceInterval > 5*time.Second {
+		return errors.New("presence_interval: 100ms to 5s (shared state expires after 15 s without renewal)")
 	}
 	if c.Secret != "" && len(c.Secret) < 32 {
 		return errors.New("the token secret needs at least 32 characters")

@@ -22,6 +22,7 @@ type stage struct {
 	broadcasts broadcastLog
 	node       string
 	ttl        time.Duration
+	every      time.Duration // renewal and viewer-count messages
 	log        *slog.Logger
 
 	mu   sync.Mutex
@@ -111,13 +112,20 @@ func (s *stage) SubscriberLeft(id, session string) {
 // renew keeps this node's presence and directory entries alive until ctx ends;
 // if the node dies they expire after ttl.
 func (s *stage) renew(ctx context.Context, media *sfu.SFU) {
-	t := time.NewTicker(s.ttl / 3)
+	t := time.NewTicker(s.every)
 	defer t.Stop()
 	for {
 		s.do("presence renew", func(ctx context.Context) error { return s.presence.Renew(ctx, s.node, s.ttl) })
 		for _, r := range media.Rooms() {
 			s.do("directory renew", func(ctx context.Context) error {
 				return s.dir.SetLive(ctx, room.LiveRoom{ID: room.ID(r.ID), Node: s.node, StartedAt: r.StartedAt}, s.ttl)
+			})
+			s.do("presence count", func(ctx context.Context) error {
+				n, err := s.presence.Count(ctx, room.ID(r.ID))
+				if err == nil {
+					s.events.Presence(r.ID, n)
+				}
+				return err
 			})
 		}
 		select {
