@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -124,12 +124,11 @@ func writeProblem(c echo.Context, err error) error {
 	return c.Blob(p.Status, "application/problem+json", body)
 }
 
-// humanize drops the package prefixes that Go errors carry, which mean nothing to a
+// humanize drops the package prefixes that Go errors carry ("sfu: ", "room: "
+// at the start of the message or of a wrapped part), which mean nothing to a
 // person reading the problem detail.
 func humanize(err error) string {
-	msg := err.Error()
-	for _, prefix := range []string{"sfu: ", "room: ", "account: ", "store: "} {
-		msg = strings.ReplaceAll(msg, prefix, "")
-	}
-	return msg
+	return packagePrefix.ReplaceAllString(err.Error(), "$1")
 }
+
+var packagePrefix = regexp.MustCompile(`(^|: )(?:sfu|room|account|store|natsbus): `)

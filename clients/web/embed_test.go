@@ -21,6 +21,7 @@ func TestFSLayout(t *testing.T) {
 		"lobby.html", "login.html", "studio.html", "watch.html",
 		"static/style.css", "static/common.js", "static/api.js", "static/stage.js", "static/room-channel.js",
 		"static/lobby.js", "static/login.js", "static/studio.js", "static/watch.js", "static/chat.js",
+		"static/likes.js", "static/moderation.js",
 	} {
 		read(t, name)
 	}

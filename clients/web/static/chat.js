@@ -19,12 +19,13 @@
 //   lastError code of the last error envelope, or null (cleared on send)
 //   bullets   danmaku elements on the overlay now
 //   deleted   delete envelopes received
-//   moderation {lastAction, lastError, status, canModerate, busy}:
+//   moderation {lastAction, lastError, errorStatus, canModerate, busy}:
 //             lastAction  "report" | "delete" | "timeout" | "ban" | "kick" |
 //                         "report_room" of the last call that succeeded, or null
 //             lastError   what the last failed call said (the server's detail,
 //                         e.g. of a 403), or null (cleared when one succeeds)
-//             status      HTTP status of the last call (0: unreachable)
+//             errorStatus HTTP status of the last failed call (0: unreachable),
+//                         null when the last call succeeded
 //             canModerate whether the message menu offers the moderation items
 //             busy        a call is in flight
 //
@@ -137,11 +138,11 @@ export class Danmaku {
   }
 
   /** Shows a message; returns false when it was dropped. */
-  add(text, { color = '', position = 'scroll' } = {}) {
+  add(text, { color = '', position = 'scroll', id = '' } = {}) {
     if (!this.active || !text || this.el.clientWidth === 0) return false;
     const { laneH, n } = this.lanes();
     if (n === 0) return false;
-    const b = h('div', { class: 'bullet' }, text);
+    const b = h('div', { class: 'bullet', 'data-id': id || false }, text);
     const c = safeColor(color);
     if (c) b.style.color = c;
     const now = performance.now();
@@ -327,7 +328,7 @@ export class RoomSocket {
  * created and kept current.
  */
 export function mountChat(panel, { room, overlay = null, state = window.state || (window.state = {}), onLike = null }) {
-  const moderation = { lastAction: null, lastError: null, status: null, canModerate: false, busy: false };
+  const moderation = { lastAction: null, lastError: null, errorStatus: null, canModerate: false, busy: false };
   const chat = { status: 'connecting', messages: 0, lastText: '', lastError: null, bullets: 0, deleted: 0, moderation };
   state.chat = chat;
 
@@ -439,6 +440,12 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
             li.remove();
           }
         }
+        if (overlay && gone) {
+          for (const b of overlay.querySelectorAll('.bullet[data-id]')) {
+            if (b.dataset.id === gone) b.remove();
+          }
+          chat.bullets = danmaku ? danmaku.count : 0;
+        }
         chat.deleted++;
         continue;
       }
@@ -456,7 +463,7 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
         const b = env.body || {};
         chat.lastText = typeof b.text === 'string' ? b.text : '';
         const fresh = !first || (Number(env.ts) && Date.now() - Number(env.ts) < FRESH_MS);
-        if (danmaku && fresh) danmaku.add(chat.lastText, { color: b.color, position: b.position });
+        if (danmaku && fresh) danmaku.add(chat.lastText, { color: b.color, position: b.position, id: String(env.id || '') });
       }
     }
     while (list.childElementCount > MAX_LINES) list.firstElementChild.remove();
@@ -587,13 +594,13 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     moderation.busy = true;
     try {
       await call();
-      moderation.status = 200;
+      moderation.errorStatus = null;
       moderation.lastAction = action;
       moderation.lastError = null;
       showNote(done, 'ok');
     } catch (err) {
       const msg = actionError(err);
-      moderation.status = err?.status || 0;
+      moderation.errorStatus = err?.status || 0;
       moderation.lastError = msg;
       if (err?.status === 403 && action !== 'report' && me !== owner && !isAdmin(user)) refused = true;
       if (err?.status === 401) {

@@ -22,7 +22,10 @@
 //   user          the logged-in user's name, or null
 //   roomInfo      "loading" | "ready" | "unknown" (404) | "error"
 //   chat          the chat panel (GET /ws/rooms/{room}) and danmaku overlay:
-//                 {status, messages, lastText, lastError, bullets} (see chat.js)
+//                 {status, messages, lastText, lastError, bullets, deleted,
+//                 moderation: {lastAction, lastError, ...}} (see chat.js);
+//                 "Report room" lands in moderation too (lastAction "report_room")
+//   likes         the like button: {total, sent, pending, taps, hearts} (see likes.js)
 
 import { api, displayName, fetchMe, loginURL, setFollowing } from './api.js';
 import {
@@ -34,6 +37,7 @@ import {
   fmtKbps,
   fmtMs,
   fmtRes,
+  h,
   hueOf,
   icon,
   initialOf,
@@ -43,6 +47,8 @@ import {
   setText,
 } from './common.js';
 import { mountChat } from './chat.js';
+import { mountLikes } from './likes.js';
+import { reasonForm, report } from './moderation.js';
 import { RoomChannel } from './room-channel.js';
 import { Stage } from './stage.js';
 
@@ -73,6 +79,10 @@ const ui = {
   follow: $('follow'),
   followLogin: $('follow-login'),
   followError: $('follow-error'),
+  like: $('like'),
+  hearts: $('hearts'),
+  reportRoom: $('report-room'),
+  reportSlot: $('report-slot'),
 };
 
 const state = {
@@ -414,6 +424,7 @@ function renderInfo() {
   ui.follow.setAttribute('aria-pressed', String(state.following));
   ui.follow.classList.toggle('primary', !state.following);
   ui.follow.disabled = followBusy;
+  ui.reportRoom.hidden = !userKnown || !state.user || !room || owner?.name === state.user;
 
   document.title = state.title ? `${state.title} · ${who} · onair` : room ? `${who} · onair` : 'onair';
 }
@@ -475,4 +486,42 @@ fetchMe().then(({ user }) => {
   renderInfo();
 });
 loadRoomInfo();
-mountChat($('chat'), { room, overlay: $('danmaku'), state });
+let likes = null;
+const chat = mountChat($('chat'), { room, overlay: $('danmaku'), state, onLike: (n) => likes && likes.receive(n) });
+likes = mountLikes(ui.like, ui.hearts, {
+  send: (count) => chat.socket.send('like', { count }),
+  loggedIn: () => (userKnown ? !!state.user : null),
+  state,
+});
+
+// "Report room": a reason, then POST /api/reports {room, reason}.
+function closeReport() {
+  ui.reportSlot.replaceChildren();
+  ui.reportSlot.hidden = true;
+  ui.reportRoom.setAttribute('aria-expanded', 'false');
+}
+ui.reportRoom.addEventListener('click', () => {
+  if (!ui.reportSlot.hidden) {
+    closeReport();
+    return;
+  }
+  const f = reasonForm({
+    id: 'report-room-form',
+    label: 'Report this room',
+    placeholder: 'What is wrong here?',
+    submitText: 'Report',
+    onCancel: closeReport,
+    onSubmit: async (reason) => {
+      await chat.act('report_room', () => report(room, reason), 'Thanks, the report was sent.');
+      ui.reportSlot.replaceChildren(h('p', { class: 'hint report-done', role: 'status' }, 'Thanks, the report was sent.'));
+      ui.reportRoom.setAttribute('aria-expanded', 'false');
+      setTimeout(() => {
+        if (ui.reportSlot.querySelector('.report-done')) closeReport();
+      }, 5000);
+    },
+  });
+  ui.reportSlot.replaceChildren(f.el);
+  ui.reportSlot.hidden = false;
+  ui.reportRoom.setAttribute('aria-expanded', 'true');
+  f.focus();
+});
