@@ -53,7 +53,7 @@ func TestBearer(t *testing.T) {
 func TestHumanize(t *testing.T) {
 	for in, want := range map[string]string{
 		"room: you may not chat in this room: timed out": "you may not chat in this room: timed out",
-		"sfu: the stage is full: 4 co-hosts":              "the stage is full: 4 co-hosts",
+		"sfu: the stage is full: 4 co-hosts":             "the stage is full: 4 co-hosts",
 		"store: room \"x\": store: not found":            "room \"x\": not found",
 	} {
 		if got := humanize(errors.New(in)); got != want {
