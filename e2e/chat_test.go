@@ -173,10 +173,7 @@ func TestChatOverWebSocket(t *testing.T) {
 
 // Two nodes on one NATS: a message posted on node A reaches a client on node B.
 func TestChatAcrossNodes(t *testing.T) {
-	url := startNATS(t)
-	secret := strings.Repeat("c", 40)
-	a := startNode(t, func(c *app.Config) { c.NATS, c.Secret = url, secret })
-	b := startNode(t, func(c *app.Config) { c.NATS, c.Secret = url, secret })
+	a, b := cluster(t, false, false)
 	createUser(t, a, "nodeuser", "viewer", "nodeuser-password")
 	token := login(t, a, "nodeuser", "nodeuser-password")
 	onB := dialRoom(t, b, "bridge", "", "")
@@ -264,10 +261,7 @@ func TestLikesAreAggregated(t *testing.T) {
 // however they are disguised, masked words are starred for everyone, and
 // review words are held.
 func TestWordFilterAcrossNodes(t *testing.T) {
-	url := startNATS(t)
-	secret := strings.Repeat("w", 40)
-	a := startNode(t, func(c *app.Config) { c.NATS, c.Secret = url, secret })
-	b := startNode(t, func(c *app.Config) { c.NATS, c.Secret = url, secret })
+	a, b := cluster(t, false, false)
 	createUser(t, a, "wordadmin", "admin", "wordadmin-password")
 	admin := login(t, a, "wordadmin", "wordadmin-password")
 	words := map[string]any{"words": []map[string]string{
@@ -402,10 +396,7 @@ func TestRoomModeration(t *testing.T) {
 // A ban on node A closes the user's socket and peer connection on node B, and
 // keeps them out; a kick closes them without a ban.
 func TestBanKicksAcrossNodes(t *testing.T) {
-	dsn, nats := freshPostgres(t), startNATS(t)
-	secret := strings.Repeat("b", 40)
-	shared := func(c *app.Config) { c.DB, c.NATS, c.Secret = dsn, nats, secret }
-	a, b := startNode(t, shared), startNode(t, shared)
+	a, b := cluster(t, true, false)
 	room := fmt.Sprintf("kickroom%d", time.Now().UnixNano()%1_000_000)
 	host := createUser(t, a, room, "streamer", "host-password")
 	createUser(t, a, "pest", "viewer", "pest-password")
@@ -559,10 +550,7 @@ func TestRoomChatRules(t *testing.T) {
 // A private message from a user on node A reaches the recipient's socket on
 // node B at once; unread counts, mark read and blocking work.
 func TestDirectMessages(t *testing.T) {
-	dsn, nats := freshPostgres(t), startNATS(t)
-	secret := strings.Repeat("d", 40)
-	shared := func(c *app.Config) { c.DB, c.NATS, c.Secret = dsn, nats, secret }
-	a, b := startNode(t, shared), startNode(t, shared)
+	a, b := cluster(t, true, false)
 	createUser(t, a, "sender", "viewer", "sender-password")
 	createUser(t, a, "receiver", "viewer", "receiver-password")
 	sender, receiver := login(t, a, "sender", "sender-password"), login(t, b, "receiver", "receiver-password")

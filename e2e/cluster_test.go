@@ -54,16 +54,28 @@ func testRedis() string {
 	return "redis://127.0.0.1:6379/15"
 }
 
+// cluster starts two nodes on one outside NATS with one token secret; with a
+// shared store they also share PostgreSQL (and Redis, when redis is true).
+func cluster(t *testing.T, sharedStore, redis bool) (a, b *node) {
+	t.Helper()
+	nats, secret := startNATS(t), strings.Repeat("s", 40)
+	dsn := ""
+	if sharedStore {
+		dsn = freshPostgres(t)
+	}
+	shared := func(c *app.Config) {
+		c.NATS, c.Secret, c.DB = nats, secret, dsn
+		if redis {
+			c.Redis = testRedis()
+		}
+	}
+	return startNode(t, shared), startNode(t, shared)
+}
+
 // Two nodes share PostgreSQL, Redis and NATS: an account made on one logs in on
 // the other, and the other's lobby shows the first node's live room and viewers.
 func TestTwoNodesShareState(t *testing.T) {
-	dsn, redis, nats := freshPostgres(t), testRedis(), startNATS(t)
-	secret := strings.Repeat("k", 40)
-	shared := func(c *app.Config) {
-		c.DB, c.Redis, c.NATS, c.Secret, c.Dev = dsn, redis, nats, secret, false
-	}
-	a := startNode(t, shared)
-	b := startNode(t, shared)
+	a, b := cluster(t, true, true)
 	room := fmt.Sprintf("shared%d", rand.IntN(1_000_000))
 	u := createUser(t, a, room, "streamer", "shared-password")
 	token := login(t, b, room, "shared-password")
