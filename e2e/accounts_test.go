@@ -269,6 +269,12 @@ func TestPrivateRoom(t *testing.T) {
 	if status, _, _ := api(t, n, "GET", "/api/rooms/secret", "", nil); status != 404 {
 		t.Fatalf("anonymous GET of a private room: %d", status)
 	}
+	if status, _, _ := api(t, n, "GET", "/api/rooms/secret/messages", "", nil); status != 404 {
+		t.Fatalf("anonymous history of a private room: %d", status)
+	}
+	if status, _, _ := do(t, "GET", n.base+"/ws/rooms/secret", "", ""); status != 404 {
+		t.Fatalf("anonymous socket to a private room: %d", status)
+	}
 	v, err := client.Watch(testContext(t, 10*time.Second), n.opts("secret", login(t, n, "member", "member-password")), 1)
 	if err != nil {
 		t.Fatalf("member WHEP: %v", err)

@@ -100,7 +100,7 @@ func errorCode(e room.Envelope) string {
 // with server-assigned id and ts; refusals go to the sender only; history on
 // join, without what a reconnecting client already has.
 func TestChatOverWebSocket(t *testing.T) {
-	n := startNode(t, func(c *app.Config) { c.Chat.Burst = 3 })
+	n := startNode(t, func(c *app.Config) { c.Chat.Burst = 6 })
 	createUser(t, n, "talker", "viewer", "talker-password")
 	token := login(t, n, "talker", "talker-password")
 	reader := dialRoom(t, n, "lounge", "", "")
@@ -139,7 +139,7 @@ func TestChatOverWebSocket(t *testing.T) {
 	}
 	talker.send(t, "chat", map[string]string{"text": "fourth"})
 	if c := errorCode(talker.next(t, "error")); c != "slow_down" {
-		t.Fatalf("burst of 3 exceeded: %s", c)
+		t.Fatalf("burst of 6 exceeded (every frame costs a token): %s", c)
 	}
 	reader.send(t, "chat", map[string]string{"text": "anonymous"})
 	if c := errorCode(reader.next(t, "error")); c != "login_required" {

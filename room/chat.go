@@ -108,8 +108,9 @@ type Chat struct {
 
 	words atomic.Pointer[filter.Filter]
 
-	mu   sync.Mutex
-	last map[string]recent // user+room → their last text, for duplicate suppression
+	mu        sync.Mutex
+	last      map[string]recent // user+room → their last text, for duplicate suppression
+	lastSweep time.Time
 }
 
 type recent struct {
@@ -127,6 +128,17 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	}
 	if from == nil {
 		return Envelope{}, ErrNotAllowed
+	}
+	// Every frame costs a token before any lookup, so a flood costs the
+	// server nothing but this.
+	if c.Limiter != nil && in.Type != "like" {
+		ok, retry, err := c.Limiter.Allow(ctx, "chat:"+string(id)+":"+from.ID, cfg.PerSecond, cfg.Burst)
+		if err != nil {
+			return Envelope{}, err
+		}
+		if !ok {
+			return Envelope{}, fmt.Errorf("%w: wait %.1f s", ErrSlowDown, retry.Seconds())
+		}
 	}
 	if c.Restrictions != nil {
 		until, reason, banned, err := c.Restrictions.Restricted(ctx, id, from.ID)
@@ -182,15 +194,6 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	if c.isDuplicate(string(id)+"\x00"+from.ID, body.Text, t, cfg.DuplicateWindow) {
 		return Envelope{}, ErrDuplicate
 	}
-	if c.Limiter != nil {
-		ok, retry, err := c.Limiter.Allow(ctx, "chat:"+string(id)+":"+from.ID, cfg.PerSecond, cfg.Burst)
-		if err != nil {
-			return Envelope{}, err
-		}
-		if !ok {
-			return Envelope{}, fmt.Errorf("%w: wait %.1f s", ErrSlowDown, retry.Seconds())
-		}
-	}
 	b, _ := json.Marshal(body)
 	env := Envelope{V: 1, Type: in.Type, ID: NewMessageID(t), Room: id, From: from, TS: t.UnixMilli(), Body: b}
 	data, _ := json.Marshal(env)
@@ -212,7 +215,8 @@ func (c *Chat) isDuplicate(key, text string, now time.Time, window time.Duration
 	if r, ok := c.last[key]; ok && r.text == text && now.Sub(r.at) < window {
 		return true
 	}
-	if len(c.last) > 100_000 { // bound memory: forget everything past the window
+	if now.Sub(c.lastSweep) >= window { // forget what is past the window, once per window
+		c.lastSweep = now
 		for k, r := range c.last {
 			if now.Sub(r.at) >= window {
 				delete(c.last, k)

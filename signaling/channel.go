@@ -72,16 +72,19 @@ func (r *resource) sender(c echo.Context, token string) *room.Sender {
 func (r *resource) attachChannel(sess *sfu.Session, id room.ID, from *room.Sender) {
 	sess.OnChannel(func(ch sfu.Channel) {
 		ctx, cancel := context.WithCancel(context.Background())
-		sink := dcSink{ch}
-		if hist, err := r.interaction.History(ctx, id, ""); err == nil && len(hist) > 0 {
-			_ = sink.WriteBatch(ctx, hist)
-		}
+		sink := &gatedSink{inner: dcSink{ch}, open: make(chan struct{})}
 		leave, err := r.interaction.Join(id, sess.ID, sink, func(error) { _ = ch.Close() })
 		if err != nil {
 			cancel()
 			_ = ch.Close()
 			return
 		}
+		last := ""
+		if hist, err := r.interaction.History(ctx, id, ""); err == nil && len(hist) > 0 {
+			last = envelopeID(hist[len(hist)-1])
+			_ = sink.inner.WriteBatch(ctx, hist)
+		}
+		sink.release(last)
 		ch.OnMessage(func(data []byte) { postInbound(ctx, r.interaction, id, from, data, sink) })
 		go func() {
 			<-sess.Done()

@@ -195,7 +195,7 @@ func (s *Server) roomUnban(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	target, err := s.records.UserByName(c.Request().Context(), c.Param("name"))
+	target, err := s.removable(c, r, c.Param("name"))
 	if err != nil {
 		return writeProblem(c, err)
 	}

@@ -105,6 +105,11 @@ func (s *Server) roomSocket(c echo.Context) error {
 			return writeProblem(c, err)
 		}
 	}
+	if from == nil && s.records != nil {
+		if r, err := s.records.RoomByID(c.Request().Context(), string(id)); err == nil && r.Private {
+			return writeProblem(c, fmt.Errorf("%w: no room %q", store.ErrNotFound, id))
+		}
+	}
 	conn, err := websocket.Accept(c.Response(), c.Request(), nil) // same-origin only
 	if err != nil {
 		return nil // Accept has answered
@@ -113,17 +118,13 @@ func (s *Server) roomSocket(c echo.Context) error {
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	defer cancel()
 	defer conn.CloseNow()
-
-	hist, err := s.interaction.History(ctx, id, c.QueryParam("after"))
-	if err != nil {
-		s.log.Warn("room history", "room", id, "err", err)
+	if from != nil { // a kick must reach this socket from the moment it exists
+		defer s.local.add(id, from.ID, func() {
+			_ = conn.Close(websocket.StatusPolicyViolation, "removed from the room by a moderator")
+			cancel()
+		})()
 	}
-	sink := wsSink{conn}
-	if len(hist) > 0 {
-		if err := sink.WriteBatch(ctx, hist); err != nil {
-			return nil
-		}
-	}
+	sink := &gatedSink{inner: wsSink{conn}, open: make(chan struct{})}
 	leave, err := s.interaction.Join(id, sfuSessionID(), sink, func(reason error) {
 		_ = conn.Close(websocket.StatusPolicyViolation, truncateReason(humanize(reason)))
 		cancel()
@@ -133,12 +134,7 @@ func (s *Server) roomSocket(c echo.Context) error {
 		return nil
 	}
 	defer leave()
-	if from != nil {
-		defer s.local.add(id, from.ID, func() {
-			_ = conn.Close(websocket.StatusPolicyViolation, "removed from the room by a moderator")
-			cancel()
-		})()
-	}
+	s.sendHistory(ctx, id, c.QueryParam("after"), sink)
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
@@ -200,4 +196,65 @@ func (s *Server) deleteMessage(c echo.Context) error {
 		s.audit(c, "delete_message", r.ID, c.Param("id"), "")
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// sendHistory writes the room's recent messages, then lets the live ones that
+// queued meanwhile through: joining before reading history leaves no gap, and
+// the gate drops live messages the history already had.
+func (s *Server) sendHistory(ctx context.Context, id room.ID, after string, gate *gatedSink) {
+	hist, err := s.interaction.History(ctx, id, after)
+	if err != nil {
+		s.log.Warn("room history", "room", id, "err", err)
+	}
+	last := after
+	if len(hist) > 0 {
+		last = envelopeID(hist[len(hist)-1])
+		_ = gate.inner.WriteBatch(ctx, hist)
+	}
+	gate.release(last)
+}
+
+// gatedSink holds live batches until the history is out, then passes only
+// messages newer than the history's last id (ULIDs sort by time).
+type gatedSink struct {
+	inner hub.Sink
+	open  chan struct{}
+	after string // set before open is closed
+}
+
+func (g *gatedSink) release(after string) {
+	g.after = after
+	close(g.open)
+}
+
+func (g *gatedSink) WriteBatch(ctx context.Context, msgs [][]byte) error {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if g.after != "" {
+		fresh := msgs[:0:0]
+		for _, m := range msgs {
+			if id := envelopeID(m); id == "" || id > g.after {
+				fresh = append(fresh, m)
+			}
+		}
+		if len(fresh) == len(msgs) {
+			g.after = "" // past the history: no more checks
+		}
+		if msgs = fresh; len(msgs) == 0 {
+			return nil
+		}
+	}
+	return g.inner.WriteBatch(ctx, msgs)
+}
+
+// envelopeID reads just the id of an encoded envelope.
+func envelopeID(b []byte) string {
+	var e struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(b, &e)
+	return e.ID
 }
