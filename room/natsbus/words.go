@@ -62,6 +62,9 @@ func (w *Words) Set(ctx context.Context, rules []room.WordRule) error {
 func (w *Words) Watch(ctx context.Context, apply func(*filter.Filter)) error {
 	watcher, err := w.kv.Watch(ctx, wordsKey)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopping while it started
+		}
 		return err
 	}
 	defer watcher.Stop()

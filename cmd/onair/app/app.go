@@ -136,7 +136,13 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { a.stage.renew(gctx, a.sfu); return nil })
 	g.Go(func() error { a.purgeRevoked(gctx); return nil })
 	g.Go(func() error { a.likes.Run(gctx); return nil })
-	g.Go(func() error { return a.words.Watch(gctx, a.chat.SetWords) })
+	g.Go(func() error {
+		// A lost watch keeps the last word list; it is no reason to stop serving.
+		if err := a.words.Watch(gctx, a.chat.SetWords); err != nil {
+			a.log.Error("word list updates stopped", "err", err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
