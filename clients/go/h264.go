@@ -34,14 +34,11 @@ func OpenH264(path string, fps int) (*H264Source, error) {
 	if fps <= 0 {
 		return nil, fmt.Errorf("onair: H.264 frame rate must be positive, not %d", fps)
 	}
-	f, err := os.Open(path)
+	s, err := openLooping(path, func(f *os.File) *H264Source {
+		return &H264Source{f: f, frame: time.Second / time.Duration(fps)}
+	})
 	if err != nil {
 		return nil, err
-	}
-	s := &H264Source{f: f, frame: time.Second / time.Duration(fps)}
-	if err := s.rewind(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("onair: %s: %w", path, err)
 	}
 	plid := "42e01f"
 	for n := s.pending; n != nil; {
@@ -57,7 +54,7 @@ func OpenH264(path string, fps int) (*H264Source, error) {
 		}
 	}
 	if err := s.rewind(); err != nil {
-		f.Close()
+		s.f.Close()
 		return nil, fmt.Errorf("onair: %s: %w", path, err)
 	}
 	s.codec = webrtc.RTPCodecCapability{

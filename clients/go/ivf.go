@@ -31,16 +31,7 @@ type IVFSource struct {
 
 // OpenIVF opens an IVF file of VP8 ("VP80"), VP9 ("VP90") or AV1 ("AV01").
 func OpenIVF(path string) (*IVFSource, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	s := &IVFSource{f: f}
-	if err := s.rewind(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("onair: %s: %w", path, err)
-	}
-	return s, nil
+	return openLooping(path, func(f *os.File) *IVFSource { return &IVFSource{f: f} })
 }
 
 // rewind starts reading the file from the beginning and reads its first frame.

@@ -50,16 +50,7 @@ const oggPageHeaderLen = 27
 
 // OpenOgg opens an Ogg/Opus file.
 func OpenOgg(path string) (*OggSource, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	s := &OggSource{f: f}
-	if err := s.rewind(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("onair: %s: %w", path, err)
-	}
-	return s, nil
+	return openLooping(path, func(f *os.File) *OggSource { return &OggSource{f: f} })
 }
 
 func (s *OggSource) rewind() error {

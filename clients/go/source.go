@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -99,4 +101,23 @@ func (p *pacer) wait(ctx context.Context, d time.Duration) error {
 	}
 	p.due += d
 	return nil
+}
+
+// rewinder is a file source that can start over at the first frame.
+type rewinder interface{ rewind() error }
+
+// openLooping opens path for a source built by make and reads its first frame;
+// on error the file is closed and the error names the file.
+func openLooping[S rewinder](path string, make func(*os.File) S) (S, error) {
+	var zero S
+	f, err := os.Open(path)
+	if err != nil {
+		return zero, err
+	}
+	src := make(f)
+	if err := src.rewind(); err != nil {
+		f.Close()
+		return zero, fmt.Errorf("onair: %s: %w", path, err)
+	}
+	return src, nil
 }

@@ -40,6 +40,20 @@ func (p *presence) live(node string, now time.Time) *lease {
 	return l
 }
 
+// leaseFor returns node's live lease, starting one of ttl when it has none; it
+// also sweeps expired leases when a sweep is due. p.mu must be held.
+func (p *presence) leaseFor(node string, now time.Time, sweepEvery, ttl time.Duration) *lease {
+	if p.sweep.due(now, sweepEvery) {
+		p.sweepAll(now)
+	}
+	l := p.live(node, now)
+	if l == nil {
+		l = &lease{deadline: now.Add(ttl), rooms: make(map[room.ID]map[string]struct{})}
+		p.nodes[node] = l
+	}
+	return l
+}
+
 // drop forgets a node and every session it hosted.
 func (p *presence) drop(node string, l *lease) {
 	for id := range l.rooms {
@@ -75,14 +89,7 @@ func (s *Store) Join(ctx context.Context, id room.ID, node, session string) erro
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := s.now()
-	if p.sweep.due(now, s.sweepEvery) {
-		p.sweepAll(now)
-	}
-	l := p.live(node, now)
-	if l == nil {
-		l = &lease{deadline: now.Add(s.leaseTTL), rooms: make(map[room.ID]map[string]struct{})}
-		p.nodes[node] = l
-	}
+	l := p.leaseFor(node, now, s.sweepEvery, s.leaseTTL)
 	sessions := l.rooms[id]
 	if sessions == nil {
 		sessions = make(map[string]struct{})
@@ -137,14 +144,7 @@ func (s *Store) Renew(ctx context.Context, node string, ttl time.Duration) error
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := s.now()
-	if p.sweep.due(now, s.sweepEvery) {
-		p.sweepAll(now)
-	}
-	l := p.live(node, now)
-	if l == nil {
-		l = &lease{rooms: make(map[room.ID]map[string]struct{})}
-		p.nodes[node] = l
-	}
+	l := p.leaseFor(node, now, s.sweepEvery, ttl)
 	l.deadline = now.Add(ttl)
 	return nil
 }
