@@ -217,6 +217,7 @@ func pages(e *echo.Echo, files fs.FS) {
 	}
 	e.GET("/", html("lobby.html", false))
 	e.GET("/login", html("login.html", false))
+	e.GET("/messages", html("messages.html", false))
 	e.GET("/studio/:room", html("studio.html", true))
 	e.GET("/watch/:room", html("watch.html", true))
 	if static, err := fs.Sub(files, "static"); err == nil {
