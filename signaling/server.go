@@ -110,7 +110,7 @@ func New(cfg Config, d Deps) *Server {
 	e.Use(s.accessLog)
 
 	for _, r := range []*resource{
-		{prefix: "/whip", role: sfu.RolePublisher, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout},
+		{prefix: "/whip", role: sfu.RolePublisher, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout, accounts: d.Accounts, interaction: d.Interaction},
 		{prefix: "/whep", role: sfu.RoleSubscriber, media: d.Media, keys: d.Keys, negotiateTimeout: cfg.NegotiateTimeout, records: d.Records, accounts: d.Accounts, interaction: d.Interaction,
 			local: s.local, banned: s.bannedFrom},
 	} {

@@ -141,6 +141,12 @@ func (r *resource) post(c echo.Context) error {
 		if err != nil {
 			return writeProblem(c, err)
 		}
+		if r.interaction != nil {
+			// The studio chats on its WHIP session's channel as the user of its
+			// session cookie (the Bearer here is the stream key, not a token);
+			// OBS and other tools without a cookie only read.
+			r.attachChannel(sess, id, r.sender(c, ""))
+		}
 	} else {
 		if err := r.checkPrivate(c, string(id), key); err != nil {
 			return writeProblem(c, err)

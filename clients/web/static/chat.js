@@ -1,6 +1,7 @@
-// Room chat for the watch and studio pages: the room socket (GET
-// /ws/rooms/{room}, same origin, the session cookie authenticates; anonymous
-// users read only), a chat panel and a danmaku overlay.
+// Room chat for the watch and studio pages: the room's message stream (the
+// media session's "room" data channel while one is open, else the room socket
+// GET /ws/rooms/{room}; same origin, the session cookie authenticates;
+// anonymous users read only), a chat panel and a danmaku overlay.
 //
 // Every frame the server sends is a JSON array of envelopes
 // {"v":1,"type":"chat"|"danmaku"|"system"|"error","id","room","from":{"id","name"},"ts","body"}.
@@ -14,6 +15,7 @@
 // mountChat(panel, {room, overlay, state}) fills panel (an empty element) and
 // keeps state.chat up to date (read by tests):
 //   status    "connecting" | "open" | "closed"
+//   transport "channel" (the media session's data channel) | "socket"
 //   messages  lines shown in the panel (chat, danmaku and system)
 //   lastText  text of the newest chat or danmaku message ("" before one)
 //   lastError code of the last error envelope, or null (cleared on send)
@@ -217,9 +219,13 @@ export class Danmaku {
 // The room socket
 
 /**
- * A room socket that reconnects with backoff and ?after=<last id>, delivering
- * each envelope once. onBatch(envelopes, first) gets new envelopes; first is
- * true for the first frame of a connection (the history).
+ * The room's message stream, delivering each envelope once. It reads the
+ * room socket (GET /ws/rooms/{room}), which reconnects with backoff and
+ * ?after=<last id>; when the page has a media session, attach(dc) hands it
+ * that session's "room" data channel: while the channel is open it carries
+ * the stream (the socket is closed), and when it closes the socket comes back
+ * asking only for what it missed. onBatch(envelopes, first) gets new
+ * envelopes; first is true for the first frame of a connection (the history).
  */
 export class RoomSocket {
   constructor(room, { onBatch, onStatus }) {
@@ -227,12 +233,18 @@ export class RoomSocket {
     this.onBatch = onBatch;
     this.onStatus = onStatus;
     this.ws = null;
+    this.dc = null; // the open data channel that carries the stream, or null
     this.lastId = '';
     this.seen = new Set();
     this.failures = 0;
     this.timer = 0;
     this.status = 'closed';
     this.stopped = false;
+  }
+
+  /** "channel" while a data channel carries the stream, else "socket". */
+  get transport() {
+    return this.dc ? 'channel' : 'socket';
   }
 
   url() {
@@ -243,33 +255,17 @@ export class RoomSocket {
 
   setStatus(s) {
     this.status = s;
-    this.onStatus(s);
+    this.onStatus(s, this.transport);
   }
 
-  connect() {
-    clearTimeout(this.timer);
-    if (this.stopped) return;
-    this.setStatus('connecting');
-    let ws;
-    try {
-      ws = new WebSocket(this.url());
-    } catch {
-      this.retry();
-      return;
-    }
-    this.ws = ws;
-    let openedAt = 0;
+  /** A frame reader for one connection: its first frame is the history. */
+  reader() {
     let first = true;
-    ws.addEventListener('open', () => {
-      if (this.ws !== ws) return;
-      openedAt = performance.now();
-      this.setStatus('open');
-    });
-    ws.addEventListener('message', (e) => {
-      if (this.ws !== ws || typeof e.data !== 'string') return;
+    return (data) => {
+      if (typeof data !== 'string') return;
       let batch;
       try {
-        batch = JSON.parse(e.data);
+        batch = JSON.parse(data);
       } catch {
         return;
       }
@@ -288,6 +284,30 @@ export class RoomSocket {
       const wasFirst = first;
       first = false;
       if (fresh.length) this.onBatch(fresh, wasFirst);
+    };
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    if (this.stopped || this.dc) return;
+    this.setStatus('connecting');
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch {
+      this.retry();
+      return;
+    }
+    this.ws = ws;
+    let openedAt = 0;
+    const read = this.reader();
+    ws.addEventListener('open', () => {
+      if (this.ws !== ws) return;
+      openedAt = performance.now();
+      this.setStatus('open');
+    });
+    ws.addEventListener('message', (e) => {
+      if (this.ws === ws) read(e.data);
     });
     ws.addEventListener('close', () => {
       if (this.ws !== ws) return;
@@ -297,6 +317,36 @@ export class RoomSocket {
     });
   }
 
+  /**
+   * Lets dc (an RTCDataChannel labelled "room") carry the stream once it is
+   * open. The server sends the history on it first; what was already shown
+   * is skipped by id.
+   */
+  attach(dc) {
+    if (!dc || this.stopped) return;
+    const read = this.reader();
+    const take = () => {
+      if (this.stopped || dc.readyState !== 'open') return;
+      this.dc = dc;
+      clearTimeout(this.timer);
+      const ws = this.ws;
+      this.ws = null;
+      if (ws) ws.close();
+      this.failures = 0;
+      this.setStatus('open');
+    };
+    dc.addEventListener('message', (e) => {
+      if (this.dc === dc) read(e.data);
+    });
+    dc.addEventListener('close', () => {
+      if (this.dc !== dc) return;
+      this.dc = null;
+      this.connect();
+    });
+    if (dc.readyState === 'open') take();
+    else dc.addEventListener('open', take);
+  }
+
   retry() {
     this.setStatus('closed');
     if (this.stopped) return;
@@ -304,10 +354,15 @@ export class RoomSocket {
     this.timer = setTimeout(() => this.connect(), base + Math.random() * base * 0.3);
   }
 
-  /** Sends {type, body}; returns false when the socket is not open. */
+  /** Sends {type, body}; returns false when nothing is open to send on. */
   send(type, body) {
+    const frame = JSON.stringify({ type, body });
+    if (this.dc && this.dc.readyState === 'open') {
+      this.dc.send(frame);
+      return true;
+    }
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(JSON.stringify({ type, body }));
+    this.ws.send(frame);
     return true;
   }
 
@@ -316,6 +371,7 @@ export class RoomSocket {
     clearTimeout(this.timer);
     if (this.ws) this.ws.close();
     this.ws = null;
+    this.dc = null;
   }
 }
 
@@ -329,7 +385,7 @@ export class RoomSocket {
  */
 export function mountChat(panel, { room, overlay = null, state = window.state || (window.state = {}), onLike = null }) {
   const moderation = { lastAction: null, lastError: null, errorStatus: null, canModerate: false, busy: false };
-  const chat = { status: 'connecting', messages: 0, lastText: '', lastError: null, bullets: 0, deleted: 0, moderation };
+  const chat = { status: 'connecting', transport: 'socket', messages: 0, lastText: '', lastError: null, bullets: 0, deleted: 0, moderation };
   state.chat = chat;
 
   // ---- DOM
@@ -547,8 +603,9 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
   // ---- socket
   const socket = new RoomSocket(room, {
     onBatch: showBatch,
-    onStatus: (s) => {
+    onStatus: (s, transport) => {
       chat.status = s;
+      chat.transport = transport;
       status.dataset.status = s;
       const label = { connecting: 'Connecting', open: 'Connected', closed: 'Reconnecting' }[s] || s;
       setText(statusText, label);

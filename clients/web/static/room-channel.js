@@ -2,8 +2,9 @@
 // JSON envelopes {"v":1,"type":"chat","id":...,"room":...,"from":{...},"ts":...,"body":{...}}
 // (see DESIGN.md). The server assigns id and ts; a client sends only type and body.
 //
-// For now the pages only open it and log what arrives into a hidden element.
-// Chat, danmaku, likes and gifts plug in with on(type, fn) and send(type, body).
+// The watch page opens it with its WHEP session and hands it to the chat
+// (chat.js RoomSocket.attach), which reads the room's frames from it while it
+// is open; this class also logs what arrives into a hidden element.
 
 export const ROOM_CHANNEL_LABEL = 'room';
 

@@ -139,6 +139,7 @@ const keyStorage = `onair.streamKey.${room}`;
 
 let stream = null; // the local MediaStream (preview and publishing)
 let pc = null; // the WHIP peer connection
+let chat = null; // the chat panel (chat.js); the WHIP session's data channel carries it while live
 let session = null; // the WHIP Session
 let videoSender = null;
 let audioSender = null;
@@ -348,6 +349,8 @@ async function goLive() {
     if (audioTrack) {
       audioSender = pc.addTransceiver(audioTrack, { direction: 'sendonly', streams: [stream] }).sender;
     }
+    // The room's data channel rides on the WHIP session (created before the offer).
+    if (chat) chat.socket.attach(pc.createDataChannel('room', { ordered: true }));
     pc.addEventListener('connectionstatechange', () => onConnectionState(mine, gen));
     render();
 
@@ -842,7 +845,7 @@ async function main() {
   cohosts.muted = false;
   render();
   renderCohosts();
-  mountChat($('chat'), { room, overlay: $('danmaku'), state });
+  chat = mountChat($('chat'), { room, overlay: $('danmaku'), state });
   statsLoop();
   initAccount().catch((err) => console.warn('studio: account', err));
   try {

@@ -220,6 +220,7 @@ async function connect() {
       channel.on('open', () => (state.channel = 'open'));
       channel.on('close', () => (state.channel = 'closed'));
       channel.on('*', () => (state.messages = channel ? channel.received : state.messages));
+      chat.socket.attach(channel.dc);
     },
   });
   state.channel = 'connecting';
@@ -477,7 +478,6 @@ addEventListener('pagehide', () => {
 setText(ui.room, room || 'No room');
 document.title = room ? `${room} · onair` : 'onair';
 render();
-connect();
 statsLoop();
 renderInfo();
 fetchMe().then(({ user }) => {
@@ -493,6 +493,7 @@ likes = mountLikes(ui.like, ui.hearts, {
   loggedIn: () => (userKnown ? !!state.user : null),
   state,
 });
+connect(); // after the chat exists: the media session's data channel carries it
 
 // "Report room": a reason, then POST /api/reports {room, reason}.
 function closeReport() {
