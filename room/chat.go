@@ -51,6 +51,12 @@ type Restrictions interface {
 	Restricted(ctx context.Context, room ID, userID string) (until time.Time, reason string, restricted bool, err error)
 }
 
+// Review keeps the messages the word filter holds until a moderator approves
+// (then [Chat.Release] publishes them) or rejects them.
+type Review interface {
+	Hold(ctx context.Context, id ID, from Sender, kind string, body ChatBody) error
+}
+
 // ChatConfig limits what one user may post in a room. Zero values mean defaults.
 type ChatConfig struct {
 	MaxRunes  int     `yaml:"max_runes"`  // default 200
@@ -105,6 +111,9 @@ type Chat struct {
 	// Rules, when set, applies the room's slow mode, followers-only and
 	// minimum account age to chat and danmaku.
 	Rules Rules
+	// Review, when set, keeps held messages for moderators; without it they
+	// are only refused.
+	Review Review
 
 	words atomic.Pointer[filter.Filter]
 
@@ -122,10 +131,6 @@ type recent struct {
 // the room's subject. from is nil for anonymous sessions, which may only read.
 func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envelope, error) {
 	cfg := c.Config.withDefaults()
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
 	if from == nil {
 		return Envelope{}, ErrNotAllowed
 	}
@@ -185,17 +190,43 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 		case filter.Block:
 			return Envelope{}, ErrBlockedWord
 		case filter.Review:
+			if c.Review != nil {
+				if err := c.Review.Hold(ctx, id, *from, in.Type, body); err != nil {
+					return Envelope{}, err
+				}
+			}
 			return Envelope{}, ErrHeld
 		case filter.Mask:
 			body.Text = res.Masked
 		}
 	}
-	t := now()
+	t := c.now()
 	if c.isDuplicate(string(id)+"\x00"+from.ID, body.Text, t, cfg.DuplicateWindow) {
 		return Envelope{}, ErrDuplicate
 	}
 	b, _ := json.Marshal(body)
-	env := Envelope{V: 1, Type: in.Type, ID: NewMessageID(t), Room: id, From: from, TS: t.UnixMilli(), Body: b}
+	return c.publish(id, in.Type, from, b, t)
+}
+
+// Release publishes a held message a moderator approved, as from its sender,
+// with the time of release; limits and the word list no longer apply.
+func (c *Chat) Release(_ context.Context, id ID, from Sender, kind string, body ChatBody) (Envelope, error) {
+	if kind != "chat" && kind != "danmaku" {
+		return Envelope{}, fmt.Errorf("%w %q", ErrUnknownType, kind)
+	}
+	b, _ := json.Marshal(body)
+	return c.publish(id, kind, &from, b, c.now())
+}
+
+func (c *Chat) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Chat) publish(id ID, kind string, from *Sender, body []byte, t time.Time) (Envelope, error) {
+	env := Envelope{V: 1, Type: kind, ID: NewMessageID(t), Room: id, From: from, TS: t.UnixMilli(), Body: body}
 	data, _ := json.Marshal(env)
 	if err := c.Bus.Publish(Subject(id), data); err != nil {
 		return Envelope{}, fmt.Errorf("room: publish: %w", err)
@@ -254,18 +285,8 @@ func (c *Chat) Delete(ctx context.Context, id ID, by *Sender, messageID string) 
 	if len(messageID) != 26 {
 		return Envelope{}, fmt.Errorf("%w: %q is not a message id", ErrBadMessage, messageID)
 	}
-	now := time.Now
-	if c.Now != nil {
-		now = c.Now
-	}
-	t := now()
 	body, _ := json.Marshal(map[string]string{"id": messageID})
-	env := Envelope{V: 1, Type: "delete", ID: NewMessageID(t), Room: id, From: by, TS: t.UnixMilli(), Body: body}
-	data, _ := json.Marshal(env)
-	if err := c.Bus.Publish(Subject(id), data); err != nil {
-		return Envelope{}, fmt.Errorf("room: publish: %w", err)
-	}
-	return env, nil
+	return c.publish(id, "delete", by, body, c.now())
 }
 
 func (c *Chat) applyRules(ctx context.Context, id ID, from *Sender) error {

@@ -199,11 +199,39 @@ func (s *Server) roomUnban(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
+	if err := s.mayLift(c, r, target); err != nil {
+		return writeProblem(c, err)
+	}
 	if err := s.moderation.LiftRoomBan(c.Request().Context(), r.ID, target.ID); err != nil {
 		return writeProblem(c, err)
 	}
 	s.audit(c, "room_unban", r.ID, target.ID, "")
 	return c.NoContent(http.StatusNoContent)
+}
+
+// mayLift: a moderator lifts only bans that moderators set; what the streamer
+// or an admin decided stays until one of them lifts it.
+func (s *Server) mayLift(c echo.Context, r store.Room, target store.User) error {
+	me := current(c).user
+	if me.ID == r.OwnerID || me.Role.AtLeast(store.RoleAdmin) {
+		return nil
+	}
+	ctx := c.Request().Context()
+	b, ok, err := s.moderation.ActiveRoomBan(ctx, r.ID, target.ID, time.Now())
+	if err != nil || !ok || b.ByID == me.ID {
+		return err
+	}
+	if b.ByID == r.OwnerID {
+		return fmt.Errorf("%w: the streamer set this ban; only the streamer or an admin may lift it", account.ErrForbidden)
+	}
+	by, err := s.records.UsersByID(ctx, []string{b.ByID})
+	if err != nil {
+		return err
+	}
+	if u, found := by[b.ByID]; found && u.Role.AtLeast(store.RoleAdmin) {
+		return fmt.Errorf("%w: an admin set this ban; only the streamer or an admin may lift it", account.ErrForbidden)
+	}
+	return nil
 }
 
 type auditJSON struct {

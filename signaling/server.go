@@ -53,6 +53,8 @@ type Deps struct {
 	Kicker Kicker
 	// Messages serves private messages.
 	Messages Messages
+	// Review is the queue of held chat messages.
+	Review Review
 	// Reports is the report queue; ReportLimit keeps a user from flooding it.
 	Reports     Reports
 	ReportLimit ReportLimiter
@@ -82,6 +84,7 @@ type Server struct {
 	reports     Reports
 	reportLimit ReportLimiter
 	messages    Messages
+	review      Review
 }
 
 // Kicker asks every node to close a user's sessions in a room.
@@ -105,7 +108,7 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation, kicker: d.Kicker, local: &sessions{},
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation, kicker: d.Kicker, review: d.Review, local: &sessions{},
 		reports: d.Reports, reportLimit: d.ReportLimit, messages: d.Messages}
 	e.Use(s.accessLog)
 
@@ -177,6 +180,10 @@ func New(cfg Config, d Deps) *Server {
 		api.POST("/rooms/:room/bans", s.roomBan, require(store.RoleViewer))
 		api.DELETE("/rooms/:room/bans/:name", s.roomUnban, require(store.RoleViewer))
 		api.POST("/rooms/:room/kick/:name", s.roomKick, require(store.RoleViewer))
+		if d.Review != nil {
+			api.GET("/rooms/:room/held", s.heldList, require(store.RoleViewer))
+			api.POST("/rooms/:room/held/:id", s.heldDecide, require(store.RoleViewer))
+		}
 		api.GET("/admin/audit", s.auditLog, require(store.RoleAdmin))
 	}
 	if d.Messages != nil && d.Accounts != nil && d.Records != nil {

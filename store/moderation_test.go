@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -149,5 +151,73 @@ func testDirectMessages(t *testing.T, db *DB) {
 	mustNil(t, err)
 	if _, err := db.SendDM(ctx, a.ID, a.ID, "me"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("message to self: %v", err)
+	}
+}
+
+func testHeldMessages(t *testing.T, db *DB) {
+	ctx := t.Context()
+	host := mustUser(t, db, "hhost", RoleStreamer)
+	fan := mustUser(t, db, "hfan", RoleViewer)
+	mustUser(t, db, "hother", RoleStreamer)
+	if _, err := db.HoldMessage(ctx, HeldMessage{RoomID: "hhost", UserID: fan.ID, Kind: "chat"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("holding an empty body: %v", err)
+	}
+	if _, err := db.HoldMessage(ctx, HeldMessage{RoomID: "nowhere", UserID: fan.ID, UserName: "hfan", Kind: "chat", Body: `{"text":"x"}`}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("holding in an unknown room: %v", err)
+	}
+	first, err := db.HoldMessage(ctx, HeldMessage{RoomID: "hhost", UserID: fan.ID, UserName: "hfan", Kind: "chat", Body: `{"text":"one"}`})
+	mustNil(t, err)
+	second, err := db.HoldMessage(ctx, HeldMessage{RoomID: "hhost", UserID: fan.ID, UserName: "hfan", Kind: "danmaku", Body: `{"text":"two","color":"#ff0000"}`})
+	mustNil(t, err)
+	if first.Status != HeldPending || first.At.IsZero() || first.ID >= second.ID {
+		t.Fatalf("held %+v then %+v", first, second)
+	}
+	pending, err := db.HeldMessages(ctx, "hhost", 10)
+	mustNil(t, err)
+	if len(pending) != 2 || pending[0].ID != first.ID || pending[1].Body != second.Body || pending[1].Kind != "danmaku" || pending[0].UserName != "hfan" {
+		t.Fatalf("pending %+v", pending)
+	}
+	if other, _ := db.HeldMessages(ctx, "hother", 10); len(other) != 0 {
+		t.Fatalf("another room sees %+v", other)
+	}
+	// A decision in the wrong room, or a second decision, finds nothing.
+	if _, err := db.DecideHeld(ctx, "hother", first.ID, HeldApproved, host.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deciding in another room: %v", err)
+	}
+	m, err := db.DecideHeld(ctx, "hhost", first.ID, HeldApproved, host.ID)
+	mustNil(t, err)
+	if m.Status != HeldApproved || m.Body != first.Body || m.UserID != fan.ID {
+		t.Fatalf("approved %+v", m)
+	}
+	if _, err := db.DecideHeld(ctx, "hhost", first.ID, HeldRejected, host.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rejecting an approved message: %v", err)
+	}
+	// An approval whose publication failed goes back to the queue.
+	_, err = db.DecideHeld(ctx, "hhost", first.ID, HeldPending, host.ID)
+	mustNil(t, err)
+	_, err = db.DecideHeld(ctx, "hhost", second.ID, HeldRejected, host.ID)
+	mustNil(t, err)
+	pending, _ = db.HeldMessages(ctx, "hhost", 10)
+	if len(pending) != 1 || pending[0].ID != first.ID {
+		t.Fatalf("after reopening one and rejecting the other: %+v", pending)
+	}
+	if _, err := db.DecideHeld(ctx, "hhost", first.ID, "maybe", host.ID); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("an unknown status: %v", err)
+	}
+	// Concurrent decisions: exactly one wins.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := db.DecideHeld(ctx, "hhost", first.ID, HeldApproved, host.ID); err == nil {
+				wins.Add(1)
+			} else if !errors.Is(err, ErrNotFound) {
+				t.Errorf("a losing decision: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d decisions won, want 1", wins.Load())
 	}
 }

@@ -52,6 +52,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Settings", testSettings},
 		{"Moderation", testModeration},
 		{"Reports", testReports},
+		{"HeldMessages", testHeldMessages},
 		{"RoomChatRules", testRoomChatRules},
 		{"DirectMessages", testDirectMessages},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},

@@ -95,12 +95,15 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		return nil, err
 	}
 	a.chat = chat
+	rev := review{db: a.db, chat: chat}
+	chat.Review = rev
 	relay := natsbus.NewRelay(a.bus.conn, a.hub)
 	dms := &room.DMs{Store: dmStore{a.db}, Bus: a.bus.conn, Limiter: a.hot, IsBlocked: func(err error) bool { return errors.Is(err, store.ErrBlocked) }}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Messages:    messages{DB: a.db, dms: dms, relay: relay},
 		Words:       a.words,
 		Moderation:  a.db,
+		Review:      rev,
 		Kicker:      natsbus.NewKicks(a.bus.conn),
 		Reports:     a.db,
 		ReportLimit: a.hot,
