@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/onair-live/onair/internal/browsertest"
 )
 
 // A message with a word on the review list is held, not shown: the room's
@@ -131,4 +134,62 @@ func jsonString(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// The streamer's studio shows held messages in the chat panel; Approve puts
+// the message in the chat as from its sender, Reject drops it. A viewer's page
+// never shows the queue.
+func TestReviewQueueBrowser(t *testing.T) {
+	n := startNode(t, nil)
+	createUser(t, n, "qadmin", "admin", "qadmin-password")
+	createUser(t, n, "qhost", "streamer", "qhost-password")
+	createUser(t, n, "qfan", "viewer", "qfan-password")
+	if status, out, _ := api(t, n, "PUT", "/api/admin/words", login(t, n, "qadmin", "qadmin-password"), map[string]any{"words": []map[string]string{{"word": "sketchy", "action": "review"}}}); status != 200 {
+		t.Fatalf("set words: %d %v", status, out)
+	}
+	fanToken := login(t, n, "qfan", "qfan-password")
+	browser := browsertest.Launch(t)
+	studio := loggedInTab(t, browser, n, login(t, n, "qhost", "qhost-password"))
+	browsertest.Navigate(t, studio, n.base+"/studio/qhost")
+	browsertest.WaitState(t, studio, "window.state.chat", func(s map[string]any) bool { return s["status"] == "open" }, 30*time.Second)
+	fanTab := loggedInTab(t, browser, n, fanToken)
+	browsertest.Navigate(t, fanTab, n.base+"/watch/qhost")
+	browsertest.WaitState(t, fanTab, "window.state.chat", func(s map[string]any) bool { return s["status"] == "open" }, 30*time.Second)
+
+	fan := dialRoom(t, n, "qhost", fanToken, "")
+	const xss = `sketchy <img src=x onerror="window.pwned=1">`
+	fan.send(t, "chat", map[string]string{"text": xss})
+	fan.next(t, "error")
+	fan.send(t, "chat", map[string]string{"text": "very sketchy"})
+	fan.next(t, "error")
+	browsertest.WaitState(t, studio, "window.state.chat.review", func(s map[string]any) bool {
+		return s["enabled"] == true && browsertest.Num(s, "count") == 2
+	}, 20*time.Second)
+	_ = browsertest.Eval[bool](t, studio, `document.getElementById('review-toggle').click(), true`)
+	time.Sleep(200 * time.Millisecond)
+	browsertest.Screenshot(t, studio, "studio-review-queue")
+	if got := browsertest.Eval[string](t, studio, `document.querySelector('#review-list .review-item .chat-text').textContent`); got != xss {
+		t.Errorf("the queue shows %q, want the literal text", got)
+	}
+	_ = browsertest.Eval[bool](t, studio, `document.querySelector('#review-list .review-item [data-action=approve]').click(), true`)
+	browsertest.WaitState(t, studio, "window.state.chat", func(s map[string]any) bool { return s["lastText"] == xss }, 15*time.Second)
+	browsertest.WaitState(t, fanTab, "window.state.chat", func(s map[string]any) bool { return s["lastText"] == xss }, 15*time.Second)
+	_ = browsertest.Eval[bool](t, studio, `document.querySelector('#review-list .review-item [data-action=reject]').click(), true`)
+	browsertest.WaitState(t, studio, "window.state.chat.review", func(s map[string]any) bool {
+		return browsertest.Num(s, "count") == 0 && s["lastAction"] == "reject"
+	}, 15*time.Second)
+	if hidden := browsertest.Eval[bool](t, studio, `document.getElementById('chat-review').hidden`); !hidden {
+		t.Error("an empty queue is still shown")
+	}
+	for _, tab := range []context.Context{studio, fanTab} {
+		if pwned := browsertest.Eval[bool](t, tab, `window.pwned !== undefined || document.querySelectorAll('#chat img').length > 0`); pwned {
+			t.Error("the held message's markup became HTML")
+		}
+	}
+	if st := browsertest.Eval[map[string]any](t, fanTab, "window.state.chat.review"); st["enabled"] != false {
+		t.Errorf("a viewer's page has the review queue: %v", st)
+	}
+	if got := browsertest.Eval[string](t, fanTab, "window.state.chat.lastText"); got != xss {
+		t.Errorf("the viewer's last message is %q after the rejection", got)
+	}
 }

@@ -21,6 +21,7 @@
 //   lastError code of the last error envelope, or null (cleared on send)
 //   bullets   danmaku elements on the overlay now
 //   deleted   delete envelopes received
+//   review    the queue of held messages (see review.js)
 //   moderation {lastAction, lastError, errorStatus, canModerate, busy}:
 //             lastAction  "report" | "delete" | "timeout" | "ban" | "kick" |
 //                         "report_room" of the last call that succeeded, or null
@@ -43,6 +44,7 @@
 
 import { api, fetchMe, isAdmin, loginURL } from './api.js';
 import { h, setText, store } from './common.js';
+import { mountReview } from './review.js';
 import { actionError, banFromRoom, deleteMessage, kick, reasonForm, report, TIMEOUT_MINUTES } from './moderation.js';
 
 export const MAX_CHARS = 200;
@@ -415,7 +417,9 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     h('div', { class: 'chat-row' }, input, send, login),
     h('div', { class: 'chat-under' }, error, count));
   const note = h('p', { class: 'chat-note', id: 'chat-note', role: 'status', hidden: true });
-  panel.replaceChildren(head, body, note, form);
+  const held = h('div', { class: 'chat-review', id: 'chat-review' });
+  panel.replaceChildren(head, held, body, note, form);
+  const review = mountReview(held, { room, state: chat });
   panel.classList.add('chat');
 
   // ---- danmaku
@@ -759,6 +763,7 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     userKnown = true;
     renderInput();
     renderAuth();
+    if (me) review.start(); // the server tells whether this user moderates the room
   });
   if (room) {
     api(`/api/rooms/${encodeURIComponent(room)}`).then((r) => {
