@@ -8,14 +8,18 @@
 //	                                 room settings and a new stream key for the room's owner
 //	watch.html       /watch/{room}:  play a room over WHEP (up to four stage slots), room data channel,
 //	                                 room title, viewers and Follow
+//	messages.html    /messages:      private messages: conversations with unread counts, history,
+//	                                 sending, blocking, live over GET /ws/me
 //	static/common.js shared helpers: WHIP/WHEP exchange, problem+json, ice-server Link headers, stats,
-//	                 formatting and DOM helpers
+//	                 formatting and DOM helpers; it adds inbox.js to every page with a top bar
 //	static/api.js    the REST API: JSON requests with the session cookie, the current user, the
 //	                 top bar's account area
 //	static/stage.js  the WHEP stage player that both pages use
 //	static/room-channel.js the "room" data channel (chat plugs in here)
 //	static/chat.js   room chat over GET /ws/rooms/{room} (reconnects with ?after=), the chat
 //	                 panel and the danmaku overlay that both pages use
+//	static/inbox.js  the top bar's "Messages" link with the unread count, and GET /ws/me shared by a page
+//	static/messages.js the messages page
 //
 // The studio and watch pages read the room from location.pathname, so the
 // server serves the same HTML for every room, and the assets under /static/.
@@ -26,11 +30,11 @@ import (
 	"io/fs"
 )
 
-//go:embed lobby.html login.html studio.html watch.html static
+//go:embed lobby.html login.html messages.html studio.html watch.html static
 var files embed.FS
 
-// FS holds the pages at its top (lobby.html, login.html, studio.html,
-// watch.html) and the assets under static/. The server serves static/ at
-// /static/, lobby.html at /, login.html at /login, and the other two at
-// /studio/{room} and /watch/{room}.
+// FS holds the pages at its top (lobby.html, login.html, messages.html,
+// studio.html, watch.html) and the assets under static/. The server serves
+// static/ at /static/, lobby.html at /, login.html at /login, messages.html at
+// /messages, and the other two at /studio/{room} and /watch/{room}.
 var FS fs.FS = files

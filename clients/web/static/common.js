@@ -493,9 +493,10 @@ const ICONS = {
   people: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm7 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM9 13c-3.3 0-7 1.6-7 4.5V20h14v-2.5C16 14.6 12.3 13 9 13zm7.6.1c1.3.9 2.4 2.3 2.4 4.4V20h3v-2.3c0-2.5-2.9-4.2-5.4-4.6z',
   heart: 'M12 21s-7.5-4.6-9.6-9.2C.9 8.4 3 4.5 6.8 4.5c2.1 0 3.6 1.1 5.2 3 1.6-1.9 3.1-3 5.2-3 3.8 0 5.9 3.9 4.4 7.3C19.5 16.4 12 21 12 21z',
   check: 'M9.2 16.6 4.9 12.3l-1.4 1.4 5.7 5.7L21 7.6l-1.4-1.4z',
+  chat: 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9.5L4 22v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.2a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z',
 };
 
-/** A small inline SVG icon (eye, people, heart, check), hidden from screen readers. */
+/** A small inline SVG icon (eye, people, heart, check, chat), hidden from screen readers. */
 export function icon(name, size = 16) {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
@@ -516,4 +517,15 @@ export function setPill(pill, status, label) {
   if (!pill) return;
   pill.dataset.status = status;
   setText(pill, label);
+}
+
+// ---------------------------------------------------------------------------
+// Every page's top bar: "Messages" with the unread count, for logged-in users
+
+// Loaded after this module (and the page's own ones) have run: inbox.js needs
+// api.js, which imports this module. A page without a top bar is left alone.
+if (typeof document !== 'undefined' && document.querySelector('header.topbar')) {
+  import('./inbox.js').then((inbox) => inbox.mountTopbarInbox()).catch(() => {
+    /* no link: the page works without it */
+  });
 }
