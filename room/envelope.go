@@ -2,7 +2,9 @@ package room
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
+	"sync"
 	"time"
 )
 
@@ -29,20 +31,48 @@ func Subject(id ID) string { return "onair.room." + string(id) }
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
+// idState makes one process's message ids strictly increasing: within a
+// millisecond (or when the clock steps back by less than a second) the random
+// part counts up, as ULID's monotonic mode does, so a node's ids sort in the
+// order it made them.
+var idState struct {
+	sync.Mutex
+	ms     uint64
+	hi, lo uint64 // the 80 random bits: 16 in hi, 64 in lo
+}
+
 // NewMessageID returns a ULID: 48 bits of milliseconds then 80 random bits, so ids
-// sort by time.
+// sort by time; ids made by one process are strictly increasing.
 func NewMessageID(now time.Time) string {
-	var b [16]byte
 	ms := uint64(now.UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
+	idState.Lock()
+	// A small step back is the clock being adjusted: keep counting up. A
+	// large one is a caller's own clock (tests, replays): start afresh there.
+	if ms <= idState.ms && idState.ms-ms < 1000 {
+		ms = idState.ms
+		idState.lo++
+		if idState.lo == 0 {
+			idState.hi = (idState.hi + 1) & 0xffff
+			if idState.hi == 0 { // 2^80 ids in one millisecond: take the next one
+				ms++
+			}
+		}
+	} else {
+		var r [10]byte
+		_, _ = rand.Read(r[:])
+		idState.hi = uint64(r[0])<<8 | uint64(r[1])
+		idState.lo = binary.BigEndian.Uint64(r[2:])
+		// Leave room to count up within the millisecond.
+		idState.hi &= 0x7fff
 	}
-	_, _ = rand.Read(b[6:])
+	idState.ms = ms
+	rhi, rlo := idState.hi, idState.lo
+	idState.Unlock()
+
+	hi := ms<<16 | rhi // 48 bits of time, 16 random
+	lo := rlo
 	// 128 bits as 26 base32 digits, most significant first.
 	var out [26]byte
-	hi := uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 | uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
-	lo := uint64(b[8])<<56 | uint64(b[9])<<48 | uint64(b[10])<<40 | uint64(b[11])<<32 | uint64(b[12])<<24 | uint64(b[13])<<16 | uint64(b[14])<<8 | uint64(b[15])
 	for i := 25; i >= 0; i-- {
 		out[i] = crockford[lo&31]
 		lo = lo>>5 | hi<<59

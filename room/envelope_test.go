@@ -3,6 +3,7 @@ package room
 import (
 	"encoding/json"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 )
@@ -21,6 +22,45 @@ func TestNewMessageIDSortsByTime(t *testing.T) {
 	}
 	if a, b := NewMessageID(base), NewMessageID(base); a == b {
 		t.Fatal("two ids in the same millisecond collided")
+	}
+}
+
+// Ids made by one process sort in the order they were made, also within one
+// millisecond and from many goroutines.
+func TestNewMessageIDIsMonotonic(t *testing.T) {
+	now := time.Now()
+	prev := ""
+	for i := range 10000 {
+		id := NewMessageID(now)
+		if id <= prev {
+			t.Fatalf("id %d %s is not after %s", i, id, prev)
+		}
+		prev = id
+	}
+	if back := NewMessageID(now.Add(-5 * time.Millisecond)); back <= prev {
+		t.Fatalf("a clock 5 ms back made %s, not after %s", back, prev)
+	}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			last := ""
+			for range 1000 {
+				id := NewMessageID(time.Now())
+				if id <= last {
+					t.Errorf("%s after %s in one goroutine", id, last)
+				}
+				last = id
+				mu.Lock()
+				seen[id] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 8000 {
+		t.Fatalf("%d distinct ids of 8000", len(seen))
 	}
 }
 

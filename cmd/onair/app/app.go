@@ -97,7 +97,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	a.chat = chat
 	rev := review{db: a.db, chat: chat}
 	chat.Review = rev
-	relay := natsbus.NewRelay(a.bus.conn, a.hub)
+	relay := natsbus.NewRelay(a.bus.conn, js, a.hub)
 	dms := &room.DMs{Store: dmStore{a.db}, Bus: a.bus.conn, Limiter: a.hot, IsBlocked: func(err error) bool { return errors.Is(err, store.ErrBlocked) }}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Messages:    messages{DB: a.db, dms: dms, relay: relay},
@@ -107,7 +107,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		Kicker:      natsbus.NewKicks(a.bus.conn),
 		Reports:     a.db,
 		ReportLimit: a.hot,
-		Interaction: interaction{chat: chat, relay: relay, js: js},
+		Interaction: interaction{chat: chat, relay: relay},
 		Media:       a.sfu, Keys: newKeys(cfg, accounts), Pages: web.FS, Log: log,
 		Accounts: accounts, Records: a.db, Viewers: a.hot, Directory: a.hot, Platform: a.db,
 		Ready: func(ctx context.Context) error {

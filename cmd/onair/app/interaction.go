@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/room/natsbus"
@@ -15,11 +13,11 @@ import (
 
 // interaction puts the room plane's parts behind the edge's one interface:
 // posting goes through Chat onto NATS, receiving through the node's relay and
-// hub, history from JetStream.
+// hub, history from the relay (memory while the node has sessions in the
+// room, else JetStream).
 type interaction struct {
 	chat  *room.Chat
 	relay *natsbus.Relay
-	js    jetstream.JetStream
 }
 
 func (i interaction) Post(ctx context.Context, id room.ID, from *room.Sender, in room.Inbound) (room.Envelope, error) {
@@ -35,7 +33,7 @@ func (i interaction) Join(id room.ID, session string, sink hub.Sink, onGone func
 }
 
 func (i interaction) History(ctx context.Context, id room.ID, after string) ([][]byte, error) {
-	return natsbus.History(ctx, i.js, id, after)
+	return i.relay.History(ctx, id, after)
 }
 
 // restrictions reads room bans from the system of record.
