@@ -110,6 +110,40 @@ func testRoomChatRules(t *testing.T, db *DB) {
 	}
 }
 
+func testChatStanding(t *testing.T, db *DB) {
+	ctx := t.Context()
+	host := mustUser(t, db, "standing", RoleStreamer)
+	fan := mustUser(t, db, "stfan", RoleViewer)
+	mod := mustUser(t, db, "stmod", RoleViewer)
+	slow, fo, age := 15, true, 30
+	_, err := db.UpdateRoom(ctx, "standing", RoomPatch{SlowModeSeconds: &slow, FollowersOnly: &fo, MinAccountAgeMinutes: &age})
+	mustNil(t, err)
+	mustNil(t, db.SetModerator(ctx, "standing", mod.ID, true))
+	s, err := db.ChatStanding(ctx, "standing", fan.ID)
+	mustNil(t, err)
+	if !s.RoomExists || s.Room.OwnerID != host.ID || s.Room.SlowModeSeconds != 15 || !s.Room.FollowersOnly || s.Room.MinAccountAgeMinutes != 30 ||
+		s.Role != RoleViewer || s.CreatedAt.IsZero() || s.Moderator || s.Follows {
+		t.Fatalf("a fan's standing %+v", s)
+	}
+	mustNil(t, db.Follow(ctx, fan.ID, host.ID))
+	if s, _ = db.ChatStanding(ctx, "standing", fan.ID); !s.Follows {
+		t.Fatalf("after following: %+v", s)
+	}
+	if s, _ = db.ChatStanding(ctx, "standing", mod.ID); !s.Moderator || s.Follows {
+		t.Fatalf("the moderator's standing %+v", s)
+	}
+	if s, _ = db.ChatStanding(ctx, "standing", host.ID); s.Role != RoleStreamer || s.Room.OwnerID != host.ID {
+		t.Fatalf("the streamer's standing %+v", s)
+	}
+	s, err = db.ChatStanding(ctx, "no-such-room", fan.ID)
+	if err != nil || s.RoomExists || s.Role != RoleViewer {
+		t.Fatalf("in a room with no record: %+v %v", s, err)
+	}
+	if _, err := db.ChatStanding(ctx, "standing", "01ARZ3NDEKTSV4RRFFQ69G5FAV"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an unknown user: %v", err)
+	}
+}
+
 func testDirectMessages(t *testing.T, db *DB) {
 	ctx := t.Context()
 	a := mustUser(t, db, "dma", RoleViewer)

@@ -54,6 +54,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"Reports", testReports},
 		{"HeldMessages", testHeldMessages},
 		{"RoomChatRules", testRoomChatRules},
+		{"ChatStanding", testChatStanding},
 		{"DirectMessages", testDirectMessages},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},

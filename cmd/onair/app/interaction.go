@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/onair-live/onair/room"
@@ -44,34 +43,21 @@ func (r restrictions) Restricted(ctx context.Context, id room.ID, userID string)
 	return b.Until, b.Reason, ok, err
 }
 
-// chatRules reads a room's chat rules and the user's standing from the store.
+// chatRules reads a room's chat rules and the user's standing from the store,
+// in one query.
 type chatRules struct{ db *store.DB }
 
 func (c chatRules) ChatRules(ctx context.Context, id room.ID, userID string) (room.ChatRules, error) {
-	r, err := c.db.RoomByID(ctx, string(id))
-	if errors.Is(err, store.ErrNotFound) {
-		return room.ChatRules{}, nil // a room with no record has no rules
+	s, err := c.db.ChatStanding(ctx, string(id), userID)
+	if err != nil || !s.RoomExists {
+		return room.ChatRules{}, err // a room with no record has no rules
 	}
-	if err != nil {
-		return room.ChatRules{}, err
-	}
-	u, err := c.db.UserByID(ctx, userID)
-	if err != nil {
-		return room.ChatRules{}, err
-	}
-	rules := room.ChatRules{SlowSeconds: r.SlowModeSeconds, FollowersOnly: r.FollowersOnly,
-		MinAge: time.Duration(r.MinAccountAgeMinutes) * time.Minute, AccountAge: time.Since(u.CreatedAt)}
-	if u.ID == r.OwnerID || u.Role.AtLeast(store.RoleAdmin) {
-		rules.Staff = true
-		return rules, nil
-	}
-	if rules.Staff, err = c.db.IsModerator(ctx, r.ID, u.ID); err != nil || rules.Staff {
-		return rules, err
-	}
-	if r.FollowersOnly {
-		rules.Following, err = c.db.IsFollowing(ctx, u.ID, r.OwnerID)
-	}
-	return rules, err
+	r := s.Room
+	return room.ChatRules{
+		Staff:       userID == r.OwnerID || s.Role.AtLeast(store.RoleAdmin) || s.Moderator,
+		SlowSeconds: r.SlowModeSeconds, FollowersOnly: r.FollowersOnly, Following: s.Follows,
+		MinAge: time.Duration(r.MinAccountAgeMinutes) * time.Minute, AccountAge: time.Since(s.CreatedAt),
+	}, nil
 }
 
 // messages is private messaging: sending through room.DMs, live delivery
