@@ -157,11 +157,10 @@ func (c *Calendar) Plan(cr Credit, now time.Time) ([]Increment, error) {
 	day, week := c.Day(cr.At), c.Week(cr.At)
 	dayEnd := c.DayEnd(cr.At).Add(c.cfg.DayRetention)
 	weekEnd := c.WeekEnd(cr.At).Add(c.cfg.WeekRetention)
-	all := []Increment{
-		{Key{Kind: RoomDay, Room: cr.Room, Period: day}, cr.User, cr.Amount, dayEnd},
-		{Key{Kind: RoomWeek, Room: cr.Room, Period: week}, cr.User, cr.Amount, weekEnd},
-		{Key{Kind: RoomAllTime, Room: cr.Room}, cr.User, cr.Amount, time.Time{}},
-	}
+	all := append(make([]Increment, 0, 7),
+		Increment{Key{Kind: RoomDay, Room: cr.Room, Period: day}, cr.User, cr.Amount, dayEnd},
+		Increment{Key{Kind: RoomWeek, Room: cr.Room, Period: week}, cr.User, cr.Amount, weekEnd},
+		Increment{Key{Kind: RoomAllTime, Room: cr.Room}, cr.User, cr.Amount, time.Time{}})
 	if cr.Broadcast != "" {
 		all = append(all, Increment{Key{Kind: RoomBroadcast, Room: cr.Room, Broadcast: cr.Broadcast},
 			cr.User, cr.Amount, cr.At.Add(c.cfg.BroadcastRetention)})

@@ -72,22 +72,23 @@ func (s *Store) Add(ctx context.Context, c board.Credit) error {
 // board.MaxScore, none. An increment counts on a live board, or starts a new
 // one if its own deadline is after now (see board.Calendar.Plan).
 func apply(boards map[board.Key]*ranking, incs []board.Increment, now time.Time) error {
-	incs = slices.DeleteFunc(incs, func(in board.Increment) bool {
-		return live(boards, in.Key, now) == nil && board.Expired(in.Deadline, now)
-	})
-	for _, in := range incs {
-		r := boards[in.Key]
-		if r == nil {
+	rs := make([]*ranking, len(incs)) // each board looked up once
+	for i, in := range incs {
+		rs[i] = live(boards, in.Key, now)
+		if rs[i] == nil {
 			continue
 		}
-		if cur := r.scores[in.Member]; !board.Fits(cur, in.Amount) {
+		if cur := rs[i].scores[in.Member]; !board.Fits(cur, in.Amount) {
 			return fmt.Errorf("%w: %s of %s on %s holds %d, adding %d", board.ErrScoreLimit,
 				in.Key.Kind, in.Member, in.Key.Path(), cur, in.Amount)
 		}
 	}
-	for _, in := range incs {
-		r := boards[in.Key]
+	for i, in := range incs {
+		r := rs[i]
 		if r == nil {
+			if board.Expired(in.Deadline, now) {
+				continue
+			}
 			r = &ranking{scores: make(map[string]int64)}
 			boards[in.Key] = r
 		}
