@@ -3,6 +3,7 @@ package signaling
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/sfu"
 )
 
@@ -53,4 +54,40 @@ func (m *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	c("plis", s.PLIs)
 	c("nacks", s.NACKs)
 	c("kfreq", s.KeyframeRequests)
+}
+
+// Fanout is the node's chat fan-out, for metrics.
+type Fanout interface {
+	Stats() hub.Stats
+}
+
+// fanoutCollector exports the chat fan-out's totals at scrape time.
+type fanoutCollector struct {
+	src                             Fanout
+	rooms, sessions, dropped, slowC *prometheus.Desc
+}
+
+func newFanoutCollector(f Fanout) *fanoutCollector {
+	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc("onair_chat_"+name, help, nil, nil) }
+	return &fanoutCollector{src: f,
+		rooms:    d("rooms", "Rooms with chat sessions on this node."),
+		sessions: d("sessions", "Chat sessions (data channels and WebSockets) on this node."),
+		dropped:  d("dropped_messages_total", "Messages dropped for sessions that did not keep up."),
+		slowC:    d("slow_consumers_total", "Sessions disconnected for staying behind."),
+	}
+}
+
+func (f *fanoutCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- f.rooms
+	ch <- f.sessions
+	ch <- f.dropped
+	ch <- f.slowC
+}
+
+func (f *fanoutCollector) Collect(ch chan<- prometheus.Metric) {
+	s := f.src.Stats()
+	ch <- prometheus.MustNewConstMetric(f.rooms, prometheus.GaugeValue, float64(s.Rooms))
+	ch <- prometheus.MustNewConstMetric(f.sessions, prometheus.GaugeValue, float64(s.Sessions))
+	ch <- prometheus.MustNewConstMetric(f.dropped, prometheus.CounterValue, float64(s.Dropped))
+	ch <- prometheus.MustNewConstMetric(f.slowC, prometheus.CounterValue, float64(s.SlowConsumers))
 }

@@ -55,6 +55,8 @@ type Deps struct {
 	Messages Messages
 	// Review is the queue of held chat messages.
 	Review Review
+	// Fanout, when set, adds the chat fan-out's totals to /metrics.
+	Fanout Fanout
 	// Reports is the report queue; ReportLimit keeps a user from flooding it.
 	Reports     Reports
 	ReportLimit ReportLimiter
@@ -122,6 +124,9 @@ func New(cfg Config, d Deps) *Server {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newMediaCollector(d.Media), prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	if d.Fanout != nil {
+		reg.MustRegister(newFanoutCollector(d.Fanout))
+	}
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	e.GET("/healthz", func(c echo.Context) error {
 		if d.Ready != nil {

@@ -36,8 +36,12 @@ type Hub struct {
 	// without a lock.
 	rooms sync.Map
 
-	mu     sync.Mutex     // guards nrooms, closed and every write to rooms and room.sessions
+	mu     sync.Mutex     // guards nrooms, nsessions, closed and every write to rooms and room.sessions
 	nrooms int            // rooms with at least one session
+	nsess  int            // sessions in all rooms
+
+	dropped atomic.Uint64 // messages dropped for a full queue, all sessions
+	slow    atomic.Uint64 // sessions disconnected as slow consumers
 	closed bool           // Close has begun; Join refuses
 	wg     sync.WaitGroup // one per session goroutine
 }
@@ -111,6 +115,7 @@ func (h *Hub) Join(roomName, id string, sink Sink, onGone func(reason error)) *S
 	copy(next, old)
 	next = append(next, s)
 	r.sessions.Store(&next)
+	h.nsess++
 	h.wg.Add(1)
 	h.mu.Unlock()
 
@@ -148,7 +153,11 @@ func (h *Hub) Publish(roomName string, msg []byte) {
 			case s.wake <- struct{}{}:
 			default: // a wake-up is already pending
 			}
+		case pushDropped:
+			h.dropped.Add(1)
 		case pushSlow:
+			h.dropped.Add(1)
+			h.slow.Add(1)
 			h.remove(s, ErrSlowConsumer)
 		}
 	}
@@ -160,6 +169,22 @@ func (h *Hub) Rooms() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.nrooms
+}
+
+// Stats are a Hub's totals, for metrics.
+type Stats struct {
+	Rooms, Sessions int
+	// Dropped counts messages dropped for sessions whose queue was full;
+	// SlowConsumers the sessions disconnected for staying behind.
+	Dropped, SlowConsumers uint64
+}
+
+// Stats returns the Hub's totals now.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	rooms, sessions := h.nrooms, h.nsess
+	h.mu.Unlock()
+	return Stats{Rooms: rooms, Sessions: sessions, Dropped: h.dropped.Load(), SlowConsumers: h.slow.Load()}
 }
 
 // Sessions returns how many sessions the room has on this Hub.
@@ -186,7 +211,7 @@ func (h *Hub) Close() {
 			h.rooms.Delete(name)
 			return true
 		})
-		h.nrooms = 0
+		h.nrooms, h.nsess = 0, 0
 	}
 	h.mu.Unlock()
 	for _, s := range all {
@@ -216,6 +241,7 @@ func (h *Hub) remove(s *Session, cause error) {
 	next = append(next, old[:i]...)
 	next = append(next, old[i+1:]...)
 	r.sessions.Store(&next)
+	h.nsess--
 	if len(next) == 0 {
 		if v, ok := h.rooms.Load(r.name); ok && v.(*room) == r {
 			h.rooms.Delete(r.name)

@@ -180,6 +180,9 @@ func TestStuckSinkIsDisconnectedOthersKeepWorking(t *testing.T) {
 	if n := h.Sessions("r"); n != 3 {
 		t.Fatalf("room has %d sessions, want the 3 fast ones", n)
 	}
+	if st := h.Stats(); st != (Stats{Rooms: 1, Sessions: 3, Dropped: maxDropped, SlowConsumers: 1}) {
+		t.Fatalf("hub stats %+v", st)
+	}
 	if r := fastGone.get(); len(r) != 0 {
 		t.Fatalf("fast sessions gone: %v", r)
 	}

@@ -88,7 +88,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.hub = hub.New(hub.Config{})
+	a.hub = hub.New(cfg.Fanout)
 	a.likes = &room.Likes{Bus: a.bus.conn, Limiter: a.hot}
 	chat := &room.Chat{Bus: a.bus.conn, Limiter: a.hot, Config: cfg.Chat, Likes: a.likes, Restrictions: restrictions{a.db}, Rules: chatRules{a.db}}
 	if a.words, err = natsbus.OpenWords(ctx, js); err != nil {
@@ -104,6 +104,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		Words:       a.words,
 		Moderation:  a.db,
 		Review:      rev,
+		Fanout:      a.hub,
 		Kicker:      natsbus.NewKicks(a.bus.conn),
 		Reports:     a.db,
 		ReportLimit: a.hot,

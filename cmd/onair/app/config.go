@@ -16,6 +16,7 @@ import (
 
 	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/room"
+	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/sfu"
 	"github.com/onair-live/onair/signaling"
 )
@@ -45,8 +46,10 @@ type Config struct {
 	Log        LogConfig         `yaml:"log"`
 	Accounts   account.Config    `yaml:"accounts"`
 	Chat       room.ChatConfig   `yaml:"chat"`
-	SFU        sfu.Config        `yaml:"sfu"`
-	Edge       signaling.Config  `yaml:"edge"`
+	// Fanout tunes each session's outbound queue: batching and slow consumers.
+	Fanout hub.Config       `yaml:"fanout"`
+	SFU    sfu.Config       `yaml:"sfu"`
+	Edge   signaling.Config `yaml:"edge"`
 	// PresenceInterval is how often a node renews its shared state and tells its
 	// rooms their viewer count.
 	PresenceInterval time.Duration `yaml:"presence_interval"`

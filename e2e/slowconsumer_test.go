@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
+
+	"github.com/onair-live/onair/cmd/onair/app"
+	"github.com/onair-live/onair/room"
+	"github.com/onair-live/onair/room/hub"
+)
+
+// metric reads one unlabelled sample from the node's /metrics.
+func metric(t *testing.T, n *node, name string) float64 {
+	t.Helper()
+	_, _, body := do(t, "GET", n.base+"/metrics", "", "")
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
+}
+
+// A WebSocket client that stops reading delays nobody: the other sockets in
+// the room get every message, in order, while its queue fills; it is then
+// disconnected and counted. Messages are 4 KiB so that the socket's kernel
+// buffers fill within a few thousand.
+func TestSlowSocketIsDisconnected(t *testing.T) {
+	url := startNATS(t)
+	n := startNode(t, func(c *app.Config) { c.NATS = url; c.Fanout = hub.Config{MaxDropped: 256} })
+	const id, total = room.ID("slowroom"), 4000
+
+	type reader struct {
+		mu   sync.Mutex
+		seq  []int
+		lags []time.Duration
+	}
+	readers := make([]*reader, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range readers {
+		r := &reader{}
+		readers[i] = r
+		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.base, "http")+"/ws/rooms/"+string(id), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetReadLimit(1 << 24)
+		t.Cleanup(func() { conn.CloseNow() })
+		go func() {
+			for {
+				_, data, err := conn.Read(ctx)
+				if err != nil {
+					return
+				}
+				got := time.Now()
+				var batch []struct {
+					TS   int64 `json:"ts"`
+					Body struct {
+						Seq int `json:"seq"`
+					} `json:"body"`
+				}
+				if err := json.Unmarshal(data, &batch); err != nil {
+					t.Errorf("a frame: %v", err)
+					return
+				}
+				r.mu.Lock()
+				for _, e := range batch {
+					r.seq = append(r.seq, e.Body.Seq)
+					r.lags = append(r.lags, got.Sub(time.UnixMilli(e.TS)))
+				}
+				r.mu.Unlock()
+			}
+		}()
+	}
+	stuck, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(n.base, "http")+"/ws/rooms/"+string(id), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stuck.CloseNow() })
+	eventually(t, 5*time.Second, "4 chat sessions", func() bool { return metric(t, n, "onair_chat_sessions") == 4 })
+
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	pad := strings.Repeat("x", 4<<10)
+	for i := range total {
+		now := time.Now()
+		body, _ := json.Marshal(map[string]any{"seq": i, "text": pad})
+		env, _ := json.Marshal(room.Envelope{V: 1, Type: "chat", ID: room.NewMessageID(now), Room: id, TS: now.UnixMilli(), Body: body})
+		if err := nc.Publish(room.Subject(id), env); err != nil {
+			t.Fatal(err)
+		}
+		if i%20 == 19 {
+			time.Sleep(10 * time.Millisecond) // 2,000 messages/s
+		}
+	}
+	eventually(t, 20*time.Second, "the stuck socket to be disconnected", func() bool {
+		return metric(t, n, "onair_chat_slow_consumers_total") == 1 && metric(t, n, "onair_chat_sessions") == 3
+	})
+	if d := metric(t, n, "onair_chat_dropped_messages_total"); d != 256 {
+		t.Errorf("dropped %v messages, want the stuck socket's 256", d)
+	}
+	want := make([]int, total)
+	for i := range want {
+		want[i] = i
+	}
+	var lags []time.Duration
+	for i, r := range readers {
+		eventually(t, 10*time.Second, fmt.Sprintf("reader %d to get all %d", i, total), func() bool {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return len(r.seq) >= total
+		})
+		r.mu.Lock()
+		if !slices.Equal(r.seq, want) {
+			t.Errorf("reader %d got %d messages, not 0..%d in order", i, len(r.seq), total-1)
+		}
+		lags = append(lags, r.lags...)
+		r.mu.Unlock()
+	}
+	slices.Sort(lags)
+	t.Logf("the 3 reading sockets' delivery latency while one socket was stuck: p50 %s, p99 %s, max %s",
+		lags[len(lags)/2], lags[len(lags)*99/100], lags[len(lags)-1])
+
+	// The stuck client finds its connection closed once it reads again.
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	for {
+		if _, _, err := stuck.Read(rctx); err != nil {
+			if rctx.Err() != nil {
+				t.Fatal("the stuck socket is still open")
+			}
+			break
+		}
+	}
+}
