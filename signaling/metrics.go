@@ -68,7 +68,9 @@ type fanoutCollector struct {
 }
 
 func newFanoutCollector(f Fanout) *fanoutCollector {
-	d := func(name, help string) *prometheus.Desc { return prometheus.NewDesc("onair_chat_"+name, help, nil, nil) }
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("onair_chat_"+name, help, nil, nil)
+	}
 	return &fanoutCollector{src: f,
 		rooms:    d("rooms", "Rooms with chat sessions on this node."),
 		sessions: d("sessions", "Chat sessions (data channels and WebSockets) on this node."),

@@ -36,14 +36,14 @@ type Hub struct {
 	// without a lock.
 	rooms sync.Map
 
-	mu     sync.Mutex     // guards nrooms, nsessions, closed and every write to rooms and room.sessions
-	nrooms int            // rooms with at least one session
-	nsess  int            // sessions in all rooms
+	mu     sync.Mutex // guards nrooms, nsessions, closed and every write to rooms and room.sessions
+	nrooms int        // rooms with at least one session
+	nsess  int        // sessions in all rooms
 
-	dropped atomic.Uint64 // messages dropped for a full queue, all sessions
-	slow    atomic.Uint64 // sessions disconnected as slow consumers
-	closed bool           // Close has begun; Join refuses
-	wg     sync.WaitGroup // one per session goroutine
+	dropped atomic.Uint64  // messages dropped for a full queue, all sessions
+	slow    atomic.Uint64  // sessions disconnected as slow consumers
+	closed  bool           // Close has begun; Join refuses
+	wg      sync.WaitGroup // one per session goroutine
 }
 
 // room is the sessions of one room on this node.
