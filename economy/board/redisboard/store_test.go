@@ -55,6 +55,18 @@ func TestContract(t *testing.T) { boardtest.Run(t, newStore) }
 func BenchmarkAdd(b *testing.B) { boardtest.BenchAdd(b, newStore) }
 func BenchmarkTop(b *testing.B) { boardtest.BenchTop(b, newStore) }
 
+// BenchmarkRoundTrip is one PING: the floor under every figure above, so
+// that they can be read as round trips on any machine.
+func BenchmarkRoundTrip(b *testing.B) {
+	s := newTestStore(b, board.Config{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.rdb.Ping(b.Context()).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // keys lists the store's keys with their PTTL.
 func keys(t *testing.T, s *Store) map[string]time.Duration {
 	t.Helper()
