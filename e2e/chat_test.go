@@ -584,8 +584,24 @@ func TestDirectMessages(t *testing.T) {
 	if len(convs) != 1 || convs[0].(map[string]any)["unread"].(float64) != 1 {
 		t.Fatalf("conversations %v", out)
 	}
+	senderConn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(a.base, "http")+"/ws/me?token="+sender, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer senderConn.CloseNow()
+	time.Sleep(100 * time.Millisecond)
 	if status, _, _ := api(t, b, "POST", "/api/dm/sender/read", receiver, nil); status != 204 {
 		t.Fatalf("mark read: %d", status)
+	}
+	// The sender's page on the other node learns at once that it was read.
+	_, data, err = senderConn.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read room.ReadBody
+	if err := json.Unmarshal(data, &batch); err != nil || len(batch) != 1 || batch[0].Type != "dm_read" || batch[0].From.Name != "receiver" ||
+		json.Unmarshal(batch[0].Body, &read) != nil || read.With.Name != "sender" {
+		t.Fatalf("read notice %s (%v)", data, err)
 	}
 	_, out, _ = api(t, b, "GET", "/api/dm", receiver, nil)
 	if out["conversations"].([]any)[0].(map[string]any)["unread"].(float64) != 0 {
@@ -600,6 +616,30 @@ func TestDirectMessages(t *testing.T) {
 	}
 	if status, out, _ := api(t, a, "POST", "/api/dm/receiver", sender, map[string]string{"text": "again"}); status != 403 {
 		t.Fatalf("blocked send: %d %v", status, out)
+	}
+	_, out, _ = api(t, b, "GET", "/api/dm", receiver, nil)
+	if out["conversations"].([]any)[0].(map[string]any)["blocked"] != true {
+		t.Fatalf("the receiver's list does not show the block: %v", out)
+	}
+	_, out, _ = api(t, b, "GET", "/api/dm/sender", receiver, nil)
+	if out["blocked"] != true || out["with"].(map[string]any)["name"] != "sender" {
+		t.Fatalf("the conversation does not show the block: %v", out)
+	}
+	if _, out, _ = api(t, a, "GET", "/api/dm/receiver", sender, nil); out["blocked"] != false {
+		t.Fatalf("the blocked user sees a block of their own: %v", out)
+	}
+	// Sending too fast is 429 with Retry-After.
+	for i := 0; ; i++ {
+		status, out, hdr := api(t, b, "POST", "/api/dm/sender", receiver, map[string]string{"text": fmt.Sprint("flood ", i)})
+		if status == 429 {
+			if hdr.Get("Retry-After") == "" || !strings.Contains(fmt.Sprint(out["detail"]), "wait") {
+				t.Fatalf("429 without Retry-After or a wait: %v %v", hdr, out)
+			}
+			break
+		}
+		if status != 201 || i > 20 {
+			t.Fatalf("flood message %d: %d %v", i, status, out)
+		}
 	}
 	if status, _, _ := api(t, a, "GET", "/api/dm", "", nil); status != 401 {
 		t.Fatalf("anonymous dm list: %d", status)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,22 @@ var (
 	ErrFollowers   = errors.New("room: this room's chat is for followers; follow to chat")
 	ErrTooNew      = errors.New("room: your account is too new to chat here")
 )
+
+// SlowDownError refuses a message sent too soon; it wraps ErrSlowDown and
+// says when the sender may try again.
+type SlowDownError struct {
+	Wait time.Duration
+	Why  string // what limit it was, if more than the rate limit
+}
+
+func (e *SlowDownError) Error() string {
+	if e.Why != "" {
+		return fmt.Sprintf("%s: %s; wait %.0f s", ErrSlowDown, e.Why, math.Ceil(e.Wait.Seconds()))
+	}
+	return fmt.Sprintf("%s: wait %.1f s", ErrSlowDown, e.Wait.Seconds())
+}
+
+func (e *SlowDownError) Unwrap() error { return ErrSlowDown }
 
 // ChatRules are a room's rules for one user, as the streamer set them.
 type ChatRules struct {
@@ -142,7 +159,7 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 			return Envelope{}, err
 		}
 		if !ok {
-			return Envelope{}, fmt.Errorf("%w: wait %.1f s", ErrSlowDown, retry.Seconds())
+			return Envelope{}, &SlowDownError{Wait: retry}
 		}
 	}
 	if c.Restrictions != nil {
@@ -309,7 +326,7 @@ func (c *Chat) applyRules(ctx context.Context, id ID, from *Sender) error {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("%w: slow mode is on (one message every %d s); wait %.0f s", ErrSlowDown, r.SlowSeconds, retry.Seconds()+0.5)
+			return &SlowDownError{Wait: retry, Why: fmt.Sprintf("slow mode is on (one message every %d s)", r.SlowSeconds)}
 		}
 	}
 	return nil

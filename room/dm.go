@@ -54,7 +54,7 @@ func (d *DMs) Send(ctx context.Context, from, to Sender, text string) (Envelope,
 			return Envelope{}, err
 		}
 		if !ok {
-			return Envelope{}, fmt.Errorf("%w: wait %.1f s", ErrSlowDown, retry.Seconds())
+			return Envelope{}, &SlowDownError{Wait: retry}
 		}
 	}
 	id, at, err := d.Store.SaveDM(ctx, from.ID, to.ID, text)
@@ -73,4 +73,25 @@ func (d *DMs) Send(ctx context.Context, from, to Sender, text string) (Envelope,
 		}
 	}
 	return env, nil
+}
+
+// ReadBody is the body of a `dm_read` envelope: the sender of the envelope
+// read every message With sent them.
+type ReadBody struct {
+	With Sender `json:"with"`
+}
+
+// Read tells both users' sessions that reader has read what other sent: the
+// other user's pages show it as read, the reader's other tabs clear the unread
+// count. Marking the messages read in the store is the caller's.
+func (d *DMs) Read(_ context.Context, reader, other Sender) error {
+	body, _ := json.Marshal(ReadBody{With: other})
+	now := time.Now()
+	data, _ := json.Marshal(Envelope{V: 1, Type: "dm_read", ID: NewMessageID(now), From: &reader, TS: now.UnixMilli(), Body: body})
+	for _, u := range []string{other.ID, reader.ID} {
+		if err := d.Bus.Publish(UserSubject(u), data); err != nil {
+			return fmt.Errorf("room: deliver dm_read: %w", err)
+		}
+	}
+	return nil
 }

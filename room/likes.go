@@ -46,7 +46,7 @@ func (l *Likes) Add(ctx context.Context, id ID, from *Sender, body json.RawMessa
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("%w: wait %.1f s", ErrSlowDown, retry.Seconds())
+			return &SlowDownError{Wait: retry}
 		}
 	}
 	l.mu.Lock()

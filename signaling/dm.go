@@ -22,7 +22,11 @@ type Messages interface {
 	Conversations(ctx context.Context, userID string, limit int) ([]store.Conversation, error)
 	DMHistory(ctx context.Context, userID, otherID, before string, limit int) ([]store.DM, string, error)
 	MarkRead(ctx context.Context, userID, otherID string) error
+	// NotifyRead tells both users' sessions that reader read other's messages.
+	NotifyRead(ctx context.Context, reader, other room.Sender) error
 	SetBlocked(ctx context.Context, blockerID, blockedID string, on bool) error
+	IsBlocked(ctx context.Context, blockerID, blockedID string) (bool, error)
+	BlockedBy(ctx context.Context, blockerID string) (map[string]bool, error)
 }
 
 type dmJSON struct {
@@ -71,15 +75,20 @@ func (s *Server) conversations(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
+	blocked, err := s.messages.BlockedBy(ctx, me.ID)
+	if err != nil {
+		return writeProblem(c, err)
+	}
 	type convJSON struct {
-		With   personJSON `json:"with"`
-		Last   dmJSON     `json:"last"`
-		Unread int        `json:"unread"`
+		With    personJSON `json:"with"`
+		Last    dmJSON     `json:"last"`
+		Unread  int        `json:"unread"`
+		Blocked bool       `json:"blocked"` // I block them
 	}
 	out := make([]convJSON, 0, len(convs))
 	for _, cv := range convs {
 		other := users[cv.OtherID]
-		out = append(out, convJSON{With: person(other), Last: s.dmView(cv.Last, me, other), Unread: cv.Unread})
+		out = append(out, convJSON{With: person(other), Last: s.dmView(cv.Last, me, other), Unread: cv.Unread, Blocked: blocked[cv.OtherID]})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"conversations": out})
 }
@@ -107,11 +116,15 @@ func (s *Server) dmHistory(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
+	blocked, err := s.messages.IsBlocked(ctx, me.ID, other.ID)
+	if err != nil {
+		return writeProblem(c, err)
+	}
 	out := make([]dmJSON, 0, len(page))
 	for _, m := range page {
 		out = append(out, s.dmView(m, me, other))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"messages": out, "next": next})
+	return c.JSON(http.StatusOK, map[string]any{"with": person(other), "blocked": blocked, "messages": out, "next": next})
 }
 
 func (s *Server) markRead(c echo.Context) error {
@@ -119,8 +132,12 @@ func (s *Server) markRead(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	if err := s.messages.MarkRead(c.Request().Context(), current(c).user.ID, other.ID); err != nil {
+	me := current(c).user
+	if err := s.messages.MarkRead(c.Request().Context(), me.ID, other.ID); err != nil {
 		return writeProblem(c, err)
+	}
+	if err := s.messages.NotifyRead(c.Request().Context(), room.Sender{ID: me.ID, Name: me.Name}, room.Sender{ID: other.ID, Name: other.Name}); err != nil {
+		s.log.Warn("dm read notice", "err", err) // stored already; pages catch up on their next load
 	}
 	return c.NoContent(http.StatusNoContent)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -111,6 +112,10 @@ func writeProblem(c echo.Context, err error) error {
 	}
 	if errors.Is(err, account.ErrBusy) {
 		c.Response().Header().Set("Retry-After", "1")
+	}
+	var slow *room.SlowDownError
+	if errors.As(err, &slow) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(slow.Wait.Seconds())))))
 	}
 	var rl *account.RateLimitError
 	if errors.As(err, &rl) {

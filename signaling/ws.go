@@ -71,7 +71,12 @@ func errorEnvelope(id room.ID, err error) []byte {
 	if code == "internal" {
 		msg = "the message could not be sent; try again"
 	}
-	body, _ := json.Marshal(map[string]string{"code": code, "message": msg})
+	out := map[string]any{"code": code, "message": msg}
+	var slow *room.SlowDownError
+	if errors.As(err, &slow) {
+		out["retry_after_ms"] = slow.Wait.Milliseconds()
+	}
+	body, _ := json.Marshal(out)
 	b, _ := json.Marshal(room.Envelope{V: 1, Type: "error", Room: id, TS: time.Now().UnixMilli(), Body: body})
 	return b
 }

@@ -184,3 +184,21 @@ func (db *DB) IsBlocked(ctx context.Context, blockerID, blockedID string) (bool,
 	}
 	return true, nil
 }
+
+// BlockedBy returns the ids of the users blocker blocks.
+func (db *DB) BlockedBy(ctx context.Context, blockerID string) (map[string]bool, error) {
+	rows, err := db.query(ctx, db.r, "SELECT blocked_id FROM blocks WHERE blocker_id = ?", blockerID)
+	if err != nil {
+		return nil, fmt.Errorf("store: blocked by %q: %w", blockerID, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: blocked by %q: %w", blockerID, err)
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}

@@ -72,6 +72,10 @@ func (m messages) Send(ctx context.Context, from, to room.Sender, text string) (
 	return m.dms.Send(ctx, from, to, text)
 }
 
+func (m messages) NotifyRead(ctx context.Context, reader, other room.Sender) error {
+	return m.dms.Read(ctx, reader, other)
+}
+
 func (m messages) JoinUser(userID, session string, sink hub.Sink, onGone func(error)) (func(), error) {
 	return m.relay.JoinUser(userID, session, sink, onGone)
 }
