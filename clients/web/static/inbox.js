@@ -33,7 +33,8 @@ let socket = null;
 
 /**
  * Listens to the user's private messages: listener.onDM(envelope) for each new
- * dm envelope, listener.onStatus(status) with "connecting" | "open" | "closed"
+ * dm envelope, listener.onRead(envelope) for each dm_read ({"from": the reader,
+ * "body": {"with": whose messages they read}}), listener.onStatus(status) with "connecting" | "open" | "closed"
  * (called at once with the current one). The first listener opens the socket.
  * Returns a function that stops listening.
  */
@@ -43,8 +44,9 @@ export function listenDMs(listener) {
     socket = new UserSocket('', {
       onBatch: (envs) => {
         for (const env of envs) {
-          if (env.type !== 'dm' || !env.body || typeof env.body !== 'object') continue;
-          for (const l of listeners) l.onDM?.(env);
+          if (!env.body || typeof env.body !== 'object') continue;
+          if (env.type === 'dm') for (const l of listeners) l.onDM?.(env);
+          else if (env.type === 'dm_read') for (const l of listeners) l.onRead?.(env);
         }
       },
       onStatus: (status) => {
@@ -122,6 +124,9 @@ async function mount() {
   listenDMs({
     onDM: (env) => {
       if (env.from?.name !== user.name) setUnreadTotal(total + 1);
+    },
+    onRead: (env) => {
+      if (env.from?.name === user.name) refresh(); // read in another tab
     },
     onStatus: (status) => {
       if (status === 'open') refresh();

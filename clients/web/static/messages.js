@@ -9,15 +9,14 @@
 // New messages arrive live on GET /ws/me (inbox.js), to every tab of both
 // users; after a reconnect the list and the open conversation are asked
 // again. A conversation that is open and in view is marked read
-// (POST /api/dm/{name}/read). The server tells nobody when a message is read,
-// so while the open conversation ends with my unread message (and the page is
-// in view) the list is asked again every few seconds to show "Read".
+// (POST /api/dm/{name}/read); the server then sends a dm_read envelope to
+// both users' tabs, so my messages show "Read" at once and my other tabs
+// clear the unread count.
 //
 // ?to=<name> opens a conversation with that user, a new one too. Anonymous
 // visitors go to /login?next=/messages. Blocking (POST / DELETE
-// /api/users/{name}/block) is in the conversation's header; the API does not
-// say whom a user blocks, so this browser remembers whom it blocked to label
-// the button (both calls are idempotent, so a stale label does no harm).
+// /api/users/{name}/block) is in the conversation's header; the list and
+// the conversation say whom I block ("blocked").
 //
 // Text from users is set with textContent only, never parsed as HTML.
 //
@@ -34,18 +33,17 @@
 //   older         whether older messages can be loaded
 //   lastText      the text of the newest message shown ("" when none)
 //   lastStatus    "Sent" | "Read" under my newest message, "" when none
-//   blocked       whether I block the open conversation's user (as this browser knows)
+//   blocked       whether I block the open conversation's user
 //   sendError     the error under the composer, "" when none
 //   reads         conversations marked read by this page
 
 import { api, displayName, fetchMe, loginURL, NAME_PATTERN, renderAccount } from './api.js';
 import { charCount } from './chat.js';
-import { errorMessage, h, hueOf, icon, initialOf, param, setText, store } from './common.js';
+import { errorMessage, h, hueOf, icon, initialOf, param, setText } from './common.js';
 import { countUnreadHere, listenDMs, setUnreadTotal, sumUnread } from './inbox.js';
 
 /** The server's limit, in characters (code points) after trimming. */
 export const MAX_CHARS = 1000;
-const READ_POLL_MS = 4000;
 const TICK_MS = 60_000;
 const RUN_GAP_MS = 5 * 60_000; // messages closer than this from one sender share one time
 const MAX_INPUT_PX = 160;
@@ -200,7 +198,6 @@ function convItem(c) {
 
 /** Asks for the list again and merges it with what arrived meanwhile. */
 async function loadConversations() {
-  clearTimeout(readTimer);
   let data;
   try {
     data = await api('/api/dm');
@@ -217,9 +214,10 @@ async function loadConversations() {
     const local = convs.get(person.name);
     if (local?.last && (!last || local.last.id > last.id)) {
       local.person = person; // a message newer than this answer arrived meanwhile
+      local.blocked = c.blocked === true;
       continue;
     }
-    convs.set(person.name, { person, last, unread: Math.max(0, Number(c.unread) || 0) });
+    convs.set(person.name, { person, last, unread: Math.max(0, Number(c.unread) || 0), blocked: c.blocked === true });
   }
   if (thread) {
     const c = convs.get(thread.name);
@@ -231,7 +229,6 @@ async function loadConversations() {
   }
   renderList();
   markReadIfInView();
-  scheduleReadCheck();
 }
 
 function showBanner(text) {
@@ -313,11 +310,14 @@ async function openConversation(raw) {
   }
   if (seq !== openSeq) return false;
   thread.loading = false;
-  if (page) addPage(page);
+  if (page) {
+    addPage(page);
+    setBlocked(name, page.blocked === true);
+    if (page.with && typeof page.with.name === 'string') thread.person = page.with;
+  }
   renderHeader();
   renderThread('bottom');
   markReadIfInView();
-  scheduleReadCheck();
   if (wide.matches) ui.input.focus();
   return true;
 }
@@ -464,7 +464,6 @@ function renderHeader() {
 // Read
 
 let reading = false;
-let readTimer = 0;
 
 /** Marks the open conversation read when it has unread messages and is in view. */
 async function markReadIfInView() {
@@ -496,13 +495,24 @@ function readUpTo(id) {
   if (changed) renderThread();
 }
 
-/** While the open conversation ends with my unread message, ask the list again now and then. */
-function scheduleReadCheck() {
-  clearTimeout(readTimer);
-  if (!thread || document.hidden) return;
-  let last = null;
-  for (const m of thread.msgs.values()) last = newest(m, last);
-  if (last && last.mine && !last.read) readTimer = setTimeout(loadConversations, READ_POLL_MS);
+/** dm_read: the other user read my messages, or I read theirs in another tab. */
+function onRead(env) {
+  const reader = env.from?.name;
+  const other = env.body?.with?.name;
+  if (typeof reader !== 'string' || typeof other !== 'string') return;
+  if (reader === me.name) {
+    const c = convs.get(other);
+    if (c && c.unread) {
+      c.unread = 0;
+      renderList();
+    }
+    return;
+  }
+  if (other !== me.name) return;
+  const c = convs.get(reader);
+  if (c?.last?.mine) c.last.read = true;
+  if (thread?.name === reader) readUpTo(env.id);
+  renderList();
 }
 
 // ---------------------------------------------------------------------------
@@ -528,7 +538,6 @@ function onDM(env) {
   }
   markReadIfInView();
   renderList();
-  scheduleReadCheck();
   if (unknown) loadConversations(); // for the display name
 }
 
@@ -633,23 +642,12 @@ async function send() {
 // ---------------------------------------------------------------------------
 // Blocking
 
-const blockedKey = () => `onair.dm.blocked.${me.name}`;
+const isBlocked = (name) => (thread?.name === name ? !!thread.blocked : !!convs.get(name)?.blocked);
 
-function blockedNames() {
-  try {
-    const v = JSON.parse(store.get(blockedKey()) || '[]');
-    return Array.isArray(v) ? v : [];
-  } catch {
-    return [];
-  }
-}
-
-const isBlocked = (name) => blockedNames().includes(name);
-
-function rememberBlocked(name, on) {
-  const names = blockedNames().filter((n) => n !== name);
-  if (on) names.push(name);
-  store.set(blockedKey(), JSON.stringify(names));
+function setBlocked(name, on) {
+  if (thread?.name === name) thread.blocked = on;
+  const c = convs.get(name);
+  if (c) c.blocked = on;
 }
 
 async function toggleBlock() {
@@ -659,7 +657,7 @@ async function toggleBlock() {
   ui.block.disabled = true;
   try {
     await api(`/api/users/${encodeURIComponent(t.name)}/block`, { method: on ? 'POST' : 'DELETE' });
-    rememberBlocked(t.name, on);
+    setBlocked(t.name, on);
   } catch (err) {
     if (err.status === 401) return toLogin();
     if (thread === t) showSendError(`Could not ${on ? 'block' : 'unblock'} ${displayName(t.person)}: ${errorMessage(err)}`);
@@ -719,7 +717,7 @@ async function start() {
   state.status = 'ready';
   ui.dm.setAttribute('aria-busy', 'false');
   renderList();
-  listenDMs({ onDM, onStatus });
+  listenDMs({ onDM, onRead, onStatus });
   const to = param('to');
   if (to) await openConversation(to);
 }
