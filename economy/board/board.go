@@ -59,6 +59,10 @@ type Board struct {
 
 // Credit is one committed gift as the boards see it.
 type Credit struct {
+	// ID is the ledger event's id. Optional: with one, Add applies the credit
+	// at most once within Config.DedupWindow, so that a feed that delivers
+	// at least once (a redelivered outbox event) counts it once.
+	ID   string
 	Room string // the room the gift was sent in
 	// Broadcast is the room's live session when the gift was sent; empty
 	// leaves the broadcast board out (a gift to an offline room).
@@ -96,8 +100,9 @@ type Store interface {
 	// board that expired starts afresh, unless the credit is itself older
 	// than BroadcastRetention. Add is atomic: a reader sees the credit on all
 	// of its boards or on none, and a credit that would push any score past
-	// MaxScore is refused whole (ErrScoreLimit). Add is not idempotent: the
-	// caller feeds each ledger event once.
+	// MaxScore is refused whole (ErrScoreLimit). A credit whose ID was
+	// applied less than DedupWindow ago is skipped without error, atomically
+	// with that check; one without an ID is always applied.
 	Add(ctx context.Context, c Credit) error
 
 	// Top returns the first n entries of a board (1 ≤ n ≤ MaxTop), fewer if
@@ -115,6 +120,10 @@ type Store interface {
 	// board. Readers see the old boards until the new ones are complete, then
 	// the new ones: never a mix. A bad credit, a score past MaxScore or an
 	// error from credits stops it and leaves the old boards as they were.
+	// The IDs of credits whose At is within DedupWindow of now are remembered
+	// as Add remembers them, so the feed may be replayed from any point that
+	// recent without counting anything twice. Rebuild itself trusts its
+	// credits to be distinct.
 	// Credits Added while a Rebuild runs are lost when it ends, unless they are
 	// in credits too: pause the credit feed, or replay it from where credits
 	// were read.

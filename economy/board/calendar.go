@@ -21,6 +21,9 @@ type Config struct {
 	// BroadcastRetention is how long a broadcast board is kept after the At of
 	// its latest credit.
 	BroadcastRetention time.Duration `yaml:"broadcast_retention"`
+	// DedupWindow is how long Add remembers a credit's ID. Each remembered ID
+	// costs a small key (Redis) or map entry (memory) for that long.
+	DedupWindow time.Duration `yaml:"dedup_window"`
 	// Now is the clock; nil means time.Now. Tests pass a manual one.
 	Now func() time.Time `yaml:"-"`
 }
@@ -32,6 +35,7 @@ func DefaultConfig() Config {
 		DayRetention:       48 * time.Hour,
 		WeekRetention:      14 * 24 * time.Hour,
 		BroadcastRetention: 7 * 24 * time.Hour,
+		DedupWindow:        10 * time.Minute,
 		Now:                time.Now,
 	}
 }
@@ -62,6 +66,7 @@ func NewCalendar(cfg Config) (*Calendar, error) {
 		{"day_retention", &cfg.DayRetention, def.DayRetention},
 		{"week_retention", &cfg.WeekRetention, def.WeekRetention},
 		{"broadcast_retention", &cfg.BroadcastRetention, def.BroadcastRetention},
+		{"dedup_window", &cfg.DedupWindow, def.DedupWindow},
 	} {
 		if *r.v < 0 {
 			return nil, fmt.Errorf("%w: %s is %v; it must not be negative (0 means %v)", ErrBadConfig, r.name, *r.v, r.def)
@@ -104,6 +109,9 @@ func (c *Calendar) WeekEnd(t time.Time) time.Time {
 	sinceMonday := (int(l.Weekday()) + 6) % 7
 	return time.Date(y, m, d-sinceMonday+7, 0, 0, 0, 0, c.loc)
 }
+
+// Remember is until when an ID that Add takes at now is remembered.
+func (c *Calendar) Remember(now time.Time) time.Time { return now.Add(c.cfg.DedupWindow) }
 
 // Key names one board: a Kind and the ids and period that pick it out.
 type Key struct {
@@ -234,6 +242,11 @@ func CheckTop(n int) error {
 func CheckMember(id string) error { return checkID(ErrBadBoard, "id", id) }
 
 func checkCredit(c Credit) error {
+	if c.ID != "" {
+		if err := checkID(ErrBadCredit, "credit", c.ID); err != nil {
+			return err
+		}
+	}
 	for _, f := range []struct{ name, v string }{
 		{"room", c.Room}, {"user", c.User}, {"streamer", c.Streamer},
 	} {
@@ -298,49 +311,61 @@ type Total struct {
 	Deadline time.Time // the latest deadline of its increments; zero for all-time
 }
 
+// Sums is what Rebuild writes: the boards, and the credit IDs to remember
+// with the time until which to remember each.
+type Sums struct {
+	Boards map[Key]*Total
+	IDs    map[string]time.Time
+}
+
 // Sum reads credits and adds them up per board as Rebuild writes them: what a
 // store fed the credits in the order given, each at its At, shows at now. So
 // a broadcast board restarts at a credit that comes at or after its deadline,
-// and boards whose deadline is not after now are left out. It stops at the
-// first bad credit, at an error from credits, at a score past MaxScore, and
-// when ctx ends.
-func (c *Calendar) Sum(ctx context.Context, credits iter.Seq2[Credit, error], now time.Time) (map[Key]*Total, error) {
-	totals := make(map[Key]*Total)
+// and boards whose deadline is not after now are left out. The IDs of credits
+// whose At is within DedupWindow of now are remembered until Remember(now).
+// It stops at the first bad credit, at an error from credits, at a score past
+// MaxScore, and when ctx ends.
+func (c *Calendar) Sum(ctx context.Context, credits iter.Seq2[Credit, error], now time.Time) (Sums, error) {
+	sums := Sums{Boards: make(map[Key]*Total), IDs: make(map[string]time.Time)}
+	recent := now.Add(-c.cfg.DedupWindow)
 	n := 0
 	for cr, err := range credits {
 		n++
 		if err != nil {
-			return nil, fmt.Errorf("reading credit %d: %w", n, err)
+			return Sums{}, fmt.Errorf("reading credit %d: %w", n, err)
 		}
 		if n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return Sums{}, err
 			}
 		}
 		incs, err := c.Plan(cr, now)
 		if err != nil {
-			return nil, fmt.Errorf("credit %d: %w", n, err)
+			return Sums{}, fmt.Errorf("credit %d: %w", n, err)
 		}
 		for _, in := range incs {
-			t := totals[in.Key]
+			t := sums.Boards[in.Key]
 			if t == nil || Expired(t.Deadline, cr.At) {
 				t = &Total{Scores: make(map[string]int64)}
-				totals[in.Key] = t
+				sums.Boards[in.Key] = t
 			}
 			cur := t.Scores[in.Member]
 			if !Fits(cur, in.Amount) {
-				return nil, fmt.Errorf("credit %d: %w: %s on %s would pass it", n, ErrScoreLimit, in.Member, in.Key.Path())
+				return Sums{}, fmt.Errorf("credit %d: %w: %s on %s would pass it", n, ErrScoreLimit, in.Member, in.Key.Path())
 			}
 			t.Scores[in.Member] = cur + in.Amount
 			if in.Deadline.After(t.Deadline) {
 				t.Deadline = in.Deadline
 			}
 		}
-	}
-	for k, t := range totals {
-		if Expired(t.Deadline, now) {
-			delete(totals, k)
+		if cr.ID != "" && cr.At.After(recent) {
+			sums.IDs[cr.ID] = c.Remember(now)
 		}
 	}
-	return totals, ctx.Err()
+	for k, t := range sums.Boards {
+		if Expired(t.Deadline, now) {
+			delete(sums.Boards, k)
+		}
+	}
+	return sums, ctx.Err()
 }

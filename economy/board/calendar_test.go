@@ -86,7 +86,7 @@ func TestConfig(t *testing.T) {
 	}
 	def := DefaultConfig()
 	if c.cfg.DayRetention != def.DayRetention || c.cfg.WeekRetention != def.WeekRetention ||
-		c.cfg.BroadcastRetention != def.BroadcastRetention || c.cfg.Now == nil {
+		c.cfg.BroadcastRetention != def.BroadcastRetention || c.cfg.DedupWindow != def.DedupWindow || c.cfg.Now == nil {
 		t.Errorf("zero config filled in as %+v, want the defaults %+v", c.cfg, def)
 	}
 	for _, bad := range []Config{
@@ -94,6 +94,7 @@ func TestConfig(t *testing.T) {
 		{DayRetention: -time.Second},
 		{WeekRetention: -1},
 		{BroadcastRetention: -time.Hour},
+		{DedupWindow: -time.Minute},
 	} {
 		if _, err := NewCalendar(bad); !errors.Is(err, ErrBadConfig) {
 			t.Errorf("NewCalendar(%+v): %v, want ErrBadConfig", bad, err)

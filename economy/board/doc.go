@@ -10,6 +10,14 @@
 // contract; memboard keeps it in process memory (one node), redisboard in Redis
 // sorted sets (many nodes); both pass the suite in boardtest.
 //
+// # Delivery
+//
+// The feed of credits may deliver one twice (an outbox event redelivered after
+// a crash). A Credit that carries the ledger event's ID counts once: Add
+// remembers IDs for Config.DedupWindow (default 10 minutes), and Rebuild
+// remembers those of its credits from that last window, so the feed can be
+// replayed from there after a rebuild.
+//
 // # Periods
 //
 // Day and week boards are cut at local midnight in Config.TimeZone (default

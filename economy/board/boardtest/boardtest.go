@@ -37,6 +37,9 @@ func Run(t *testing.T, newStore Factory) {
 		{"RebuildEqualsLiveFeedAcrossDST", rebuildAcrossDST},
 		{"RebuildIsIdempotentAndClears", rebuildIdempotent},
 		{"RebuildFailureKeepsOldBoards", rebuildFailure},
+		{"IDsCountOnceWithinTheWindow", idsCountOnce},
+		{"ConcurrentDeliveriesOfAnIDCountOnce", idsConcurrent},
+		{"RebuildThenReplayCountsNothingTwice", rebuildThenReplay},
 		{"BadInput", badInput},
 	}
 	for _, c := range cases {

@@ -307,6 +307,8 @@ func badInput(t *testing.T, newStore Factory) {
 		"zero time":         func(c *board.Credit) { c.At = time.Time{} },
 		"streamer too long": func(c *board.Credit) { c.Streamer = long },
 		"user control char": func(c *board.Credit) { c.User = "u\x7f" },
+		"id with space":     func(c *board.Credit) { c.ID = "ev 1" },
+		"id too long":       func(c *board.Credit) { c.ID = long },
 		"user with colon":   func(c *board.Credit) { c.User = "u:1" },
 	} {
 		cr := credit("u1", 5, 5)

@@ -12,7 +12,8 @@
 // Beyond the interface comments, the suite pins: ties ordered by ID in byte
 // order; day and week cut at local midnight and Monday in the configured zone;
 // a late credit counting only on boards that are still kept; atomic Add seen
-// from concurrent readers; Rebuild equal to Adding the same credits, and
+// from concurrent readers; a credit ID counted once within the window, also
+// after a rebuild; Rebuild equal to Adding the same credits, and
 // idempotent; bad input refused with board.ErrBadCredit or board.ErrBadBoard
 // without changing anything.
 package boardtest

@@ -12,5 +12,8 @@
 // WithSweepEvery (default a minute), so memory tracks what is alive and no
 // goroutine is needed.
 //
+// Credit IDs taken within the DedupWindow are kept in a map beside the boards,
+// checked and set under the same lock as the credit, and swept the same way.
+//
 // Rebuild builds the new boards outside the lock and swaps them in under it.
 package memboard

@@ -21,8 +21,9 @@ type Store struct {
 	cal        *board.Calendar
 	sweepEvery time.Duration
 
-	mu        sync.RWMutex // guards boards and nextSweep
+	mu        sync.RWMutex // guards boards, ids and nextSweep
 	boards    map[board.Key]*ranking
+	ids       map[string]time.Time // credit IDs taken, until when they are remembered
 	nextSweep time.Time
 }
 
@@ -39,7 +40,7 @@ func New(cfg board.Config, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cal: cal, boards: make(map[board.Key]*ranking)}
+	s := &Store{cal: cal, boards: make(map[board.Key]*ranking), ids: make(map[string]time.Time)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -63,9 +64,18 @@ func (s *Store) Add(ctx context.Context, c board.Credit) error {
 	defer s.mu.Unlock()
 	if !now.Before(s.nextSweep) {
 		s.nextSweep = now.Add(s.sweepEvery)
-		sweep(s.boards, now)
+		sweep(s.boards, s.ids, now)
 	}
-	return apply(s.boards, incs, now)
+	if c.ID != "" && s.ids[c.ID].After(now) {
+		return nil // taken within the window
+	}
+	if err := apply(s.boards, incs, now); err != nil {
+		return err
+	}
+	if c.ID != "" {
+		s.ids[c.ID] = s.cal.Remember(now)
+	}
+	return nil
 }
 
 // apply adds incs to boards, all of them or, when one would pass
@@ -111,10 +121,15 @@ func live(boards map[board.Key]*ranking, k board.Key, now time.Time) *ranking {
 	return r
 }
 
-func sweep(boards map[board.Key]*ranking, now time.Time) {
+func sweep(boards map[board.Key]*ranking, ids map[string]time.Time, now time.Time) {
 	for k, r := range boards {
 		if board.Expired(r.deadline, now) {
 			delete(boards, k)
+		}
+	}
+	for id, until := range ids {
+		if !until.After(now) {
+			delete(ids, id)
 		}
 	}
 }
@@ -176,12 +191,12 @@ func (s *Store) Rank(ctx context.Context, b board.Board, id string) (board.Entry
 
 // Rebuild implements board.Store.
 func (s *Store) Rebuild(ctx context.Context, credits iter.Seq2[board.Credit, error]) error {
-	totals, err := s.cal.Sum(ctx, credits, s.cal.Now())
+	sums, err := s.cal.Sum(ctx, credits, s.cal.Now())
 	if err != nil {
 		return fmt.Errorf("memboard: rebuild: %w", err)
 	}
-	boards := make(map[board.Key]*ranking, len(totals))
-	for k, t := range totals {
+	boards := make(map[board.Key]*ranking, len(sums.Boards))
+	for k, t := range sums.Boards {
 		r := &ranking{scores: t.Scores, order: make([]board.Entry, 0, len(t.Scores)), deadline: t.Deadline}
 		for id, score := range t.Scores {
 			r.order = append(r.order, board.Entry{ID: id, Score: score})
@@ -190,7 +205,7 @@ func (s *Store) Rebuild(ctx context.Context, credits iter.Seq2[board.Credit, err
 		boards[k] = r
 	}
 	s.mu.Lock()
-	s.boards = boards
+	s.boards, s.ids = boards, sums.IDs
 	s.mu.Unlock()
 	return nil
 }

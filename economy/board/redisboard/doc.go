@@ -16,6 +16,7 @@
 //	<P><G>:r:<room>:w:<wk>  ZSET users of a room in one ISO week ("2030-W01"); PX
 //	<P><G>:r:<room>:all     ZSET users of a room, ever; no expiry
 //	<P><G>:s:d:<day>, <P><G>:s:w:<wk>, <P><G>:s:all   ZSET streamers by earnings
+//	<P><G>:seen:<id>        STRING until when a credit ID is remembered, Unix ms; PX = DedupWindow
 //
 // A sorted set holds each member's score negated, so that ZRANGE's ascending
 // order, which breaks ties by member in byte order, is the board's order:
@@ -31,9 +32,11 @@
 //
 // # Atomicity
 //
-// Add is one Lua script: it reads the generation, checks every board of the
-// credit against board.MaxScore, then applies them all (ZINCRBY, PEXPIRE), so a
-// reader, itself one script, sees all of a credit or none of it. Rebuild sums
+// Add is one Lua script: it reads the generation, skips a credit whose ID is
+// remembered, checks every board of the credit against board.MaxScore, then
+// applies them all (ZINCRBY, PEXPIRE) and remembers the ID, so a reader,
+// itself one script, sees all of a credit or none of it, and of concurrent
+// deliveries of one ID exactly one counts. Rebuild sums
 // the credits in memory, writes the sums under a new generation with pipelined
 // ZADDs, then switches <P>gen in one command (readers go from the whole old
 // boards to the whole new ones) and deletes the older generations with SCAN

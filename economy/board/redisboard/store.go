@@ -73,15 +73,23 @@ local function board(path, now)
 end
 `
 
-// ARGV[2] board.MaxScore, ARGV[3] now ms; then 5 per increment: path, member,
-// amount, PX ms (0: none), deadline ms for a broadcast board or ”. A
-// broadcast increment counts if its board is live, or if its own deadline is
-// after now (see board.Calendar.Plan). Returns 0, or the 1-based index of the
-// increment that would pass MaxScore, having applied nothing.
+// ARGV[2] board.MaxScore, ARGV[3] now ms, ARGV[4] the credit's ID or ”,
+// ARGV[5] until when to remember it (ms), ARGV[6] its PX; then 5 per
+// increment: path, member, amount, PX ms (0: none), deadline ms for a
+// broadcast board or ”. A broadcast increment counts if its board is live, or
+// if its own deadline is after now (see board.Calendar.Plan). Returns 0, -1 if
+// the ID was taken within the window (nothing applied), or the 1-based index
+// of the increment that would pass MaxScore (nothing applied).
 var addScript = redis.NewScript(luaBoard + `
-local max, now, n, keys = tonumber(ARGV[2]), tonumber(ARGV[3]), (#ARGV - 3) / 5, {}
+local first = 7
+local seen = false
+if ARGV[4] ~= '' then
+  seen = base .. 'seen:' .. ARGV[4]
+  if tonumber(redis.call('GET', seen) or '0') > tonumber(ARGV[3]) then return -1 end
+end
+local max, now, n, keys = tonumber(ARGV[2]), tonumber(ARGV[3]), (#ARGV - first + 1) / 5, {}
 for i = 1, n do
-  local o = 4 + (i - 1) * 5
+  local o = first + (i - 1) * 5
   local k = base .. ARGV[o]
   if ARGV[o + 4] ~= '' then
     k = board(ARGV[o], ARGV[3])
@@ -94,7 +102,7 @@ for i = 1, n do
   keys[i] = k
 end
 for i = 1, n do
-  local o, k = 4 + (i - 1) * 5, keys[i]
+  local o, k = first + (i - 1) * 5, keys[i]
   if k then
     redis.call('ZINCRBY', k, '-' .. ARGV[o + 2], ARGV[o + 1])
     local ttl, deadline = ARGV[o + 3], ARGV[o + 4]
@@ -108,6 +116,7 @@ for i = 1, n do
     end
   end
 end
+if seen then redis.call('SET', seen, ARGV[5], 'PX', ARGV[6]) end
 return 0
 `)
 
@@ -132,8 +141,9 @@ func (s *Store) Add(ctx context.Context, c board.Credit) error {
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, 3+5*len(incs))
-	args = append(args, s.prefix, board.MaxScore, now.UnixMilli())
+	until := s.cal.Remember(now)
+	args := make([]any, 0, 6+5*len(incs))
+	args = append(args, s.prefix, board.MaxScore, now.UnixMilli(), c.ID, until.UnixMilli(), pxMillis(until, now))
 	for _, in := range incs {
 		ttl, until := expiry(in.Key, in.Deadline, now)
 		args = append(args, in.Key.Path(), in.Member, in.Amount, ttl, until)
@@ -142,6 +152,8 @@ func (s *Store) Add(ctx context.Context, c board.Credit) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("redisboard: add: %w", err)
+	case i == -1: // taken within the window
+		return nil
 	case i > 0 && i <= len(incs):
 		in := incs[i-1]
 		return fmt.Errorf("%w: adding %d to %s on %s", board.ErrScoreLimit, in.Amount, in.Member, in.Key.Path())
@@ -157,12 +169,15 @@ func expiry(k board.Key, deadline, now time.Time) (ttl int64, until string) {
 	if deadline.IsZero() {
 		return 0, ""
 	}
-	ttl = max(deadline.Sub(now).Milliseconds(), 1)
+	ttl = pxMillis(deadline, now)
 	if k.Kind == board.RoomBroadcast {
 		until = strconv.FormatInt(deadline.UnixMilli(), 10)
 	}
 	return ttl, until
 }
+
+// pxMillis is the PX of a key that lives until deadline, written at now: at least 1.
+func pxMillis(deadline, now time.Time) int64 { return max(deadline.Sub(now).Milliseconds(), 1) }
 
 // locate checks b and returns its path and the now argument of the scripts,
 // or ok false if b is a period board that has expired.
@@ -274,7 +289,7 @@ const (
 // Rebuild implements board.Store.
 func (s *Store) Rebuild(ctx context.Context, credits iter.Seq2[board.Credit, error]) error {
 	now := s.cal.Now()
-	totals, err := s.cal.Sum(ctx, credits, now)
+	sums, err := s.cal.Sum(ctx, credits, now)
 	if err != nil {
 		return fmt.Errorf("redisboard: rebuild: %w", err)
 	}
@@ -282,7 +297,7 @@ func (s *Store) Rebuild(ctx context.Context, credits iter.Seq2[board.Credit, err
 	if err != nil {
 		return fmt.Errorf("redisboard: rebuild: take a generation: %w", err)
 	}
-	if err := s.write(ctx, gen, totals, now); err != nil {
+	if err := s.write(ctx, gen, sums, now); err != nil {
 		return s.abandon(ctx, gen, fmt.Errorf("redisboard: rebuild: write generation %d: %w", gen, err))
 	}
 	old, err := switchScript.Run(ctx, s.rdb, nil, s.prefix, gen).Int64()
@@ -298,8 +313,8 @@ func (s *Store) Rebuild(ctx context.Context, credits iter.Seq2[board.Credit, err
 	return nil
 }
 
-// write puts totals under generation gen.
-func (s *Store) write(ctx context.Context, gen int64, totals map[board.Key]*board.Total, now time.Time) error {
+// write puts sums under generation gen.
+func (s *Store) write(ctx context.Context, gen int64, sums board.Sums, now time.Time) error {
 	base := s.prefix + strconv.FormatInt(gen, 10) + ":"
 	p := s.rdb.Pipeline()
 	flush := func(force bool) error {
@@ -309,7 +324,13 @@ func (s *Store) write(ctx context.Context, gen int64, totals map[board.Key]*boar
 		_, err := p.Exec(ctx)
 		return err
 	}
-	for k, t := range totals {
+	for id, until := range sums.IDs {
+		p.Set(ctx, base+"seen:"+id, until.UnixMilli(), time.Duration(pxMillis(until, now))*time.Millisecond)
+		if err := flush(false); err != nil {
+			return err
+		}
+	}
+	for k, t := range sums.Boards {
 		key := base + k.Path()
 		zs := make([]redis.Z, 0, min(len(t.Scores), zaddBatch))
 		for id, score := range t.Scores {

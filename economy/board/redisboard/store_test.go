@@ -192,11 +192,11 @@ func TestRebuildLeavesOneGeneration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	totals, err := s.cal.Sum(ctx, board.Credits([]board.Credit{c}), now)
+	sums, err := s.cal.Sum(ctx, board.Credits([]board.Credit{c}), now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.write(ctx, gen, totals, now); err != nil {
+	if err := s.write(ctx, gen, sums, now); err != nil {
 		t.Fatal(err)
 	}
 	if g := gens(); !slices.Contains(g, "3") {
