@@ -52,6 +52,8 @@ type LikeBody struct {
 type RoomError struct {
 	Code    string `json:"code"` // slow_down, duplicate, too_long, login_required, ...
 	Message string `json:"message"`
+	// RetryAfterMS, when not 0, is how long to wait before sending again.
+	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
 }
 
 func (e *RoomError) Error() string { return "onair: " + e.Code + ": " + e.Message }

@@ -124,7 +124,7 @@ func (r *fakeRoom) serve(w http.ResponseWriter, req *http.Request) {
 		case from == nil:
 			reply = frameOf(errorEnvelope("login_required", "log in to chat"))
 		case body.Text == "slow":
-			reply = frameOf(errorEnvelope("slow_down", "wait 1.0 s"))
+			reply = frameOf([]byte(`{"v":1,"type":"error","room":"demo","ts":1700000000000,"body":{"code":"slow_down","message":"wait 1.0 s","retry_after_ms":800}}`))
 		case body.Text == "mixed": // a live message and a refusal in one frame
 			reply = frameOf(r.envelope("chat", from, ChatBody{Text: "other"}), errorEnvelope("duplicate", "said already"))
 		case body.Text == "kick":
@@ -233,7 +233,7 @@ func TestChatHistorySendAndRefusals(t *testing.T) {
 	}
 	_, err = c.Next(ctx)
 	var re *RoomError
-	if !errors.As(err, &re) || re.Code != "slow_down" || re.Message != "wait 1.0 s" {
+	if !errors.As(err, &re) || *re != (RoomError{Code: "slow_down", Message: "wait 1.0 s", RetryAfterMS: 800}) {
 		t.Fatalf("refusal: %v, want *RoomError slow_down", err)
 	}
 	if err := c.SendDanmaku(ctx, "fly", "#ff0000", "top"); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -151,9 +150,7 @@ func runPublish(ctx context.Context, c publishConfig, stdout, stderr io.Writer) 
 
 func printPublish(w io.Writer, asJSON bool, st client.PublisherStats, elapsed time.Duration) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
+		return printJSON(w, struct {
 			Seconds float64 `json:"seconds"`
 			client.PublisherStats
 		}{elapsed.Seconds(), st})

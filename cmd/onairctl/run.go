@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,8 +16,11 @@ import (
 const usage = `usage: onairctl <command> [flags]
 
 commands:
-  publish   publish a room over WHIP from files or synthetic media
-  watch     watch a room over WHEP with one or more viewers and report what arrived
+  publish     publish a room over WHIP from files or synthetic media
+  watch       watch a room over WHEP with one or more viewers and report what arrived
+  chat ROOM   join a room's chat: print its messages, send the lines typed
+  bench chat  load a room's chat: many receiving WebSockets, senders at a set rate;
+              deliveries/s, latency, and the server's CPU and memory
 
 Run "onairctl <command> -h" for a command's flags.
 `
@@ -30,7 +34,7 @@ const (
 
 // run is the whole program: it parses args, runs the command until it ends
 // or ctx is cancelled, and returns the exit code.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitUsage
@@ -46,6 +50,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var cfg watchConfig
 		if cfg, err = parseWatch(rest, stderr); err == nil {
 			err = runWatch(ctx, cfg, stdout, stderr)
+		}
+	case "chat":
+		var cfg chatConfig
+		if cfg, err = parseChat(rest, stderr); err == nil {
+			err = runChat(ctx, cfg, stdin, stdout, stderr)
+		}
+	case "bench":
+		if len(rest) == 0 || rest[0] != "chat" {
+			fmt.Fprint(stderr, "usage: onairctl bench chat [flags]\n")
+			return exitUsage
+		}
+		var cfg benchChatConfig
+		if cfg, err = parseBenchChat(rest[1:], stderr); err == nil {
+			err = runBenchChat(ctx, cfg, stdout, stderr)
 		}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
@@ -91,8 +109,11 @@ type commonFlags struct {
 	Loopback bool
 }
 
+// defaultURL is the server a command talks to without --url.
+const defaultURL = "http://127.0.0.1:8080"
+
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "the onair server's base URL")
+	fs.StringVar(&c.URL, "url", defaultURL, "the onair server's base URL")
 	fs.StringVar(&c.Room, "room", "", "the room id (required)")
 	fs.DurationVar(&c.Duration, "duration", 30*time.Second, "how long to run; 0 runs until interrupted")
 	fs.BoolVar(&c.JSON, "json", false, "print the final report as JSON")
@@ -106,9 +127,8 @@ func (c *commonFlags) check(fs *flag.FlagSet) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usagef("--url %q is not an http(s) URL", c.URL)
+	if err := checkURL("--url", c.URL); err != nil {
+		return err
 	}
 	if c.Room == "" {
 		return usagef("--room is required")
@@ -119,7 +139,17 @@ func (c *commonFlags) check(fs *flag.FlagSet) error {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "loopback" })
 	if !set {
+		u, _ := url.Parse(c.URL)
 		c.Loopback = isLoopbackHost(u.Hostname())
+	}
+	return nil
+}
+
+// checkURL refuses a flag's value unless it is an absolute http(s) URL.
+func checkURL(flagName, s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("%s %q is not an http(s) URL", flagName, s)
 	}
 	return nil
 }
@@ -142,6 +172,13 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		return usageError{msg: err.Error(), printed: true}
 	}
 	return nil
+}
+
+// printJSON writes a report as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // sleepCtx waits for d, or until ctx ends when d is 0. It reports whether the

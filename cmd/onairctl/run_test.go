@@ -106,7 +106,7 @@ func TestRunExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out bytes.Buffer
-		if code := run(ctx, tt.args, &out, &out); code != tt.code || !strings.Contains(out.String(), tt.out) {
+		if code := run(ctx, tt.args, nil, &out, &out); code != tt.code || !strings.Contains(out.String(), tt.out) {
 			t.Errorf("run(%q) = %d, output:\n%s\nwant %d and %q", tt.args, code, out.String(), tt.code, tt.out)
 		}
 	}
@@ -121,7 +121,7 @@ func TestRunPublishRefused(t *testing.T) {
 	}))
 	defer srv.Close()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"publish", "--url", srv.URL, "--room", "demo", "--key", "x", "--duration", "1s"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"publish", "--url", srv.URL, "--room", "demo", "--key", "x", "--duration", "1s"}, nil, &stdout, &stderr)
 	if code != exitError || !strings.Contains(stderr.String(), "this stream key is not for room demo") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
@@ -178,7 +178,7 @@ func TestSummarize(t *testing.T) {
 	if s.Viewers != 4 || s.Started != 3 || s.Connected != 3 || s.WithKeyframe != 2 || len(s.Errors) != 1 {
 		t.Errorf("counts: %+v", s)
 	}
-	if s.FirstFrame != (msStats{P50: 100, P95: 300, Max: 300}) {
+	if s.FirstFrame != (msStats{P50: 100, P95: 300, P99: 300, Max: 300}) {
 		t.Errorf("first frame %+v", s.FirstFrame)
 	}
 	if s.Packets != 350 || s.Bytes != 201_000 || s.Missing != 10 || s.Expected != 360 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -128,6 +127,7 @@ type watchSummary struct {
 type msStats struct {
 	P50 float64 `json:"p50"`
 	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
 }
 
@@ -169,7 +169,8 @@ func summarize(results []viewerResult) watchSummary {
 		s.Loss = float64(s.Missing) / float64(s.Expected)
 	}
 	slices.Sort(firsts)
-	s.FirstFrame = msStats{P50: ms(percentile(firsts, 50)), P95: ms(percentile(firsts, 95)), Max: ms(percentile(firsts, 100))}
+	s.FirstFrame = msStats{P50: ms(percentile(firsts, 50)), P95: ms(percentile(firsts, 95)), P99: ms(percentile(firsts, 99)),
+		Max: ms(percentile(firsts, 100))}
 	return s
 }
 
@@ -186,9 +187,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func printWatch(w io.Writer, asJSON bool, s watchSummary) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(s)
+		return printJSON(w, s)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "viewers\t%d (%d started, %d connected, %d with a keyframe)\n", s.Viewers, s.Started, s.Connected, s.WithKeyframe)
