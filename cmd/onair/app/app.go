@@ -50,9 +50,11 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		return nil, err
 	}
 	a = &App{cfg: cfg, log: log}
+	// "return nil, err" sets a to nil before this runs: close what was built.
+	built := a
 	defer func() {
 		if err != nil {
-			a.close()
+			built.close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
