@@ -1,5 +1,5 @@
-// Package client is onair's Go client: a WHIP publisher and a WHEP viewer
-// (RFC 9725 and the WHEP draft), used by the end-to-end tests, the
+// Package client is onair's Go client: a WHIP publisher, a WHEP viewer
+// (RFC 9725 and the WHEP draft) and a room chat client, used by the end-to-end tests, the
 // benchmarks and onairctl.
 //
 // A Publisher sends the samples of up to two Sources (one video, one audio)
@@ -11,6 +11,12 @@
 // per-track statistics (packets, bytes, sequence gaps, frames, keyframes,
 // time to the first packet and to the first keyframe) without allocating per
 // packet. It also opens the room's data channel (label "room").
+//
+// A Chat (DialChat) is the room's messages over GET /ws/rooms/{room}
+// for clients without WebRTC: it reads the server's batched frames (a JSON
+// array of envelopes each), sends chat, danmaku and likes, reports refusals as
+// *RoomError and resumes after a reconnect from the last id it saw. Signup,
+// LogIn and Me cover the account calls the chat and load tools need.
 //
 // Signalling is non-trickle: the offer is sent once ICE gathering is
 // complete, the answer must be 201 Created with a Location header, and a
