@@ -55,6 +55,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"HeldMessages", testHeldMessages},
 		{"RoomChatRules", testRoomChatRules},
 		{"ChatStanding", testChatStanding},
+		{"EconomyTerms", testEconomyTerms},
 		{"DirectMessages", testDirectMessages},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
