@@ -13,7 +13,7 @@ import (
 )
 
 // Migrations are embedded SQL files named NNNN_name.sql, numbered from 1
-// without gaps, each written once for both engines with {{token}}s for the
+// without gaps (a test checks; Migrate itself only needs them unique), each written once for both engines with {{token}}s for the
 // column types that differ (see dialect.types). A released file never changes;
 // a change to the schema is a new file.
 //
@@ -47,9 +47,9 @@ func migrations() ([]migration, error) {
 		ms = append(ms, migration{version: v, name: name, sql: string(b)})
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %04d_%s: expected version %d (numbers start at 1 without gaps or repeats)", m.version, m.name, i+1)
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("migrations %04d_%s and %04d_%s have the same number", ms[i].version, ms[i].name, ms[i-1].version, ms[i-1].name)
 		}
 	}
 	return ms, nil
@@ -57,9 +57,11 @@ func migrations() ([]migration, error) {
 
 // Migrate brings the schema up to date: it applies, in order and in one
 // transaction, the embedded migrations that the database has not recorded in
-// schema_migrations. Running it again changes nothing; several nodes may run it
-// at once (they take turns). It refuses a database whose schema is newer than
-// this binary.
+// schema_migrations — each by its own number, so one added below a number
+// already applied (branches merged in another order) still runs. Running it
+// again changes nothing; several nodes may run it at once (they take turns).
+// It refuses a database that recorded a migration this binary does not have
+// (a newer schema).
 func (db *DB) Migrate(ctx context.Context) error {
 	all, err := migrations()
 	if err != nil {
@@ -78,14 +80,36 @@ func (db *DB) Migrate(ctx context.Context) error {
 		)`); err != nil {
 			return err
 		}
-		var current int
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&current); err != nil {
+		known := map[int]bool{}
+		for _, m := range all {
+			known[m.version] = true
+		}
+		applied := map[int]bool{}
+		rows, err := tx.QueryContext(ctx, "SELECT version FROM schema_migrations")
+		if err != nil {
 			return err
 		}
-		if current > len(all) {
-			return fmt.Errorf("the database schema is at version %d but this binary knows only up to %d: run a newer onair", current, len(all))
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return err
+			}
+			applied[v] = true
 		}
-		for _, m := range all[current:] {
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for v := range applied {
+			if !known[v] {
+				return fmt.Errorf("the database has migration %d, which this binary does not know: run a newer onair", v)
+			}
+		}
+		for _, m := range all {
+			if applied[m.version] {
+				continue
+			}
 			body, err := db.d.expand(m.sql)
 			if err != nil {
 				return fmt.Errorf("%04d_%s: %w", m.version, m.name, err)

@@ -135,3 +135,17 @@ func TestConcurrentMigrate(t *testing.T) {
 		})
 	}
 }
+
+// The migrations in the tree are numbered 1, 2, 3... without a gap: a gap is a
+// file someone forgot to add.
+func TestMigrationsHaveNoGaps(t *testing.T) {
+	all, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range all {
+		if m.version != i+1 {
+			t.Fatalf("migration %04d_%s: expected number %d (numbers start at 1 without gaps)", m.version, m.name, i+1)
+		}
+	}
+}
