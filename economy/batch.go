@@ -11,9 +11,10 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// BatchTx is one open database transaction as [ApplyBatch] drives it. A Store
-// implements it over its transaction: three round trips of set-based reads and
-// writes per batch, whatever the batch's size.
+// BatchTx is one open database transaction as [ApplyBatch] drives it, in this
+// order: LockAccounts, Committed, BalancesAfter (only when a member replays),
+// Write. A Store implements each with set-based statements, so that a batch
+// costs a handful of round trips whatever its size.
 type BatchTx interface {
 	// Committed returns the transactions stored under any of keys (distinct),
 	// by key, without their receipts' Balances.
@@ -72,8 +73,8 @@ type BalanceChange struct {
 // ApplyBatch checks and applies batch, in order, inside the open transaction
 // tx: it validates every member, locks the accounts they name, finds the keys
 // already committed (replays and reuses), checks each other member against
-// the balances the earlier ones left, and writes the accepted ones. It returns one
-// Result per member; an error means the transaction must be rolled back.
+// the balances the earlier ones left, and writes the accepted ones. It returns
+// one Result per member; an error means the transaction must be rolled back.
 func ApplyBatch(ctx context.Context, tx BatchTx, batch []Txn, at time.Time) ([]Result, error) {
 	at = at.Truncate(time.Millisecond).UTC()
 	results := make([]Result, len(batch))
@@ -145,7 +146,7 @@ func ApplyBatch(ctx context.Context, tx BatchTx, batch []Txn, at time.Time) ([]R
 				continue
 			}
 			r := p.Receipt
-			r.Balances = maps.Clone(r.Balances)
+			r.Balances = maps.Clone(r.Balances) // each caller owns its receipt's map
 			r.Replayed = true
 			results[i].Receipt = r
 			continue
@@ -180,8 +181,6 @@ func ApplyBatch(ctx context.Context, tx BatchTx, batch []Txn, at time.Time) ([]R
 	if err := tx.Write(ctx, &plan); err != nil {
 		return nil, fmt.Errorf("write: %w", err)
 	}
-	// The receipts' maps are the callers' now; the next member's replay of one
-	// got a clone above.
 	return results, nil
 }
 

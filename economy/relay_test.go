@@ -21,7 +21,7 @@ import (
 // startJetStream runs a real NATS server with JetStream on a free loopback
 // port and declares a stream for the gift events that the tests post, with
 // the de-duplication window the relay relies on.
-func startJetStream(t *testing.T) (jetstream.JetStream, jetstream.Stream) {
+func startJetStream(t testing.TB) (jetstream.JetStream, jetstream.Stream) {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
 	if err != nil {
@@ -167,6 +167,39 @@ func postGifts(t *testing.T, l *economy.Ledger, n, subjects int) ([]economy.Rece
 		events[r.Key] = txn.Event
 	}
 	return receipts, events
+}
+
+// go test -run '^$' -bench GiftsWithRelay -benchtime 20000x ./economy/
+//
+// BenchmarkGiftsWithRelay is sqlstore's BenchmarkGifts with the relay on,
+// publishing every gift's event to an embedded JetStream server: the ledger as
+// a node runs it. drain-ms is how long after the last receipt the last event
+// was marked published.
+func BenchmarkGiftsWithRelay(b *testing.B) {
+	for _, e := range ledgertest.Engines {
+		b.Run(e.Name, func(b *testing.B) {
+			js, _ := startJetStream(b)
+			s := sqlstore.New(e.Open(b))
+			l, err := economy.NewLedger(economy.Config{}, economy.Deps{Store: s, Publisher: &jsPublisher{js: js}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			ledgertest.GiftLoad(b, l, 64, 8)
+			start := time.Now()
+			for {
+				evs, err := s.Pending(b.Context(), 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(evs) == 0 {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "drain-ms")
+		})
+	}
 }
 
 // Every committed event reaches the stream exactly once: retries of a request

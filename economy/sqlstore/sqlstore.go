@@ -3,11 +3,12 @@
 // 0006_ledger, one SQL text for both engines except FOR UPDATE.
 //
 // A batch is a handful of statements whatever its size: one SELECT of the
-// idempotency keys, one SELECT of the accounts involved (FOR UPDATE on
-// PostgreSQL; on SQLite the writer transaction is BEGIN IMMEDIATE, so no other
-// writer runs), then multi-row INSERTs of transactions, entries and outbox
-// events and one UPDATE ... FROM (VALUES ...) of the balances. Accounts named
-// for the first time cost one INSERT and one SELECT more.
+// accounts involved (FOR UPDATE on PostgreSQL; on SQLite the writer transaction
+// is BEGIN IMMEDIATE, so no other writer runs), one SELECT of the idempotency
+// keys, then multi-row INSERTs of transactions, entries and outbox events and
+// one UPDATE ... FROM (VALUES ...) of the balances. Accounts named for the
+// first time cost one INSERT and one SELECT more; a replayed member, one
+// SELECT of its entries.
 package sqlstore
 
 import (
