@@ -57,6 +57,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"ChatStanding", testChatStanding},
 		{"EconomyTerms", testEconomyTerms},
 		{"DirectMessages", testDirectMessages},
+		{"VoiceClips", testVoiceClips},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ContextCanceled", testContextCanceled},
