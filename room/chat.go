@@ -131,6 +131,8 @@ type Chat struct {
 	// Review, when set, keeps held messages for moderators; without it they
 	// are only refused.
 	Review Review
+	// Clips, when set, takes `voice` messages (see voice.go).
+	Clips Clips
 
 	words atomic.Pointer[filter.Filter]
 
@@ -177,8 +179,11 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	if in.Type == "like" && c.Likes != nil {
 		return Envelope{}, c.Likes.Add(ctx, id, from, in.Body)
 	}
+	if in.Type == "voice" {
+		return c.postVoice(ctx, id, from, in.Body)
+	}
 	if in.Type != "chat" && in.Type != "danmaku" {
-		return Envelope{}, fmt.Errorf("%w %q: send chat, danmaku or like", ErrUnknownType, in.Type)
+		return Envelope{}, fmt.Errorf("%w %q: send chat, danmaku, voice or like", ErrUnknownType, in.Type)
 	}
 	var body ChatBody
 	if err := json.Unmarshal(in.Body, &body); err != nil {

@@ -28,6 +28,8 @@ type DMs struct {
 	Limiter Limiter
 	// IsBlocked recognises the store's "blocked" error.
 	IsBlocked func(error) bool
+	// Clips, when set, lets users send voice messages (SendVoice).
+	Clips Clips
 }
 
 // UserSubject carries a user's private messages and notifications.
@@ -35,8 +37,9 @@ func UserSubject(userID string) string { return "onair.user." + userID }
 
 // DMBody is the body of a `dm` envelope.
 type DMBody struct {
-	To   Sender `json:"to"`
-	Text string `json:"text"`
+	To    Sender     `json:"to"`
+	Text  string     `json:"text"`
+	Voice *VoiceBody `json:"voice,omitempty"` // a voice message (Text is empty)
 }
 
 // Send stores and delivers a private message from one user to another.
@@ -48,24 +51,41 @@ func (d *DMs) Send(ctx context.Context, from, to Sender, text string) (Envelope,
 	case n > 1000:
 		return Envelope{}, fmt.Errorf("%w: %d characters, the limit is 1000", ErrTooLong, n)
 	}
+	if strings.HasPrefix(text, voiceMarker) {
+		return Envelope{}, fmt.Errorf("%w: a text may not start with a record separator", ErrBadMessage)
+	}
+	if err := d.allow(ctx, from); err != nil {
+		return Envelope{}, err
+	}
+	return d.deliver(ctx, from, to, text, DMBody{To: to, Text: text})
+}
+
+// allow takes one of the sender's tokens for private messages.
+func (d *DMs) allow(ctx context.Context, from Sender) error {
 	if d.Limiter != nil {
 		ok, retry, err := d.Limiter.Allow(ctx, "dm:"+from.ID, 2, 10)
 		if err != nil {
-			return Envelope{}, err
+			return err
 		}
 		if !ok {
-			return Envelope{}, &SlowDownError{Wait: retry}
+			return &SlowDownError{Wait: retry}
 		}
 	}
-	id, at, err := d.Store.SaveDM(ctx, from.ID, to.ID, text)
+	return nil
+}
+
+// deliver stores a message (stored is the body as kept) and sends body to
+// every session of both users.
+func (d *DMs) deliver(ctx context.Context, from, to Sender, stored string, body DMBody) (Envelope, error) {
+	id, at, err := d.Store.SaveDM(ctx, from.ID, to.ID, stored)
 	if err != nil {
 		if d.IsBlocked != nil && d.IsBlocked(err) {
 			return Envelope{}, ErrBlockedByUser
 		}
 		return Envelope{}, err
 	}
-	body, _ := json.Marshal(DMBody{To: to, Text: text})
-	env := Envelope{V: 1, Type: "dm", ID: id, From: &from, TS: at.UnixMilli(), Body: body}
+	b, _ := json.Marshal(body)
+	env := Envelope{V: 1, Type: "dm", ID: id, From: &from, TS: at.UnixMilli(), Body: b}
 	data, _ := json.Marshal(env)
 	for _, u := range []string{to.ID, from.ID} { // the sender's other tabs too
 		if err := d.Bus.Publish(UserSubject(u), data); err != nil {
