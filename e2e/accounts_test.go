@@ -51,6 +51,20 @@ func createUser(t testing.TB, n *node, name, role, password string) map[string]s
 // api sends a JSON request with an optional Bearer token.
 func api(t testing.TB, n *node, method, path, token string, body any) (int, map[string]any, http.Header) {
 	t.Helper()
+	status, out, hdr, err := apiCall(n, method, path, token, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, out, hdr
+}
+
+// apiQuiet is api for a server that may go away: no answer is status 0.
+func apiQuiet(n *node, method, path, token string, body any) (int, map[string]any, http.Header) {
+	status, out, hdr, _ := apiCall(n, method, path, token, body)
+	return status, out, hdr
+}
+
+func apiCall(n *node, method, path, token string, body any) (int, map[string]any, http.Header, error) {
 	var r io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -65,13 +79,13 @@ func api(t testing.TB, n *node, method, path, token string, body any) (int, map[
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	var out map[string]any
 	b, _ := io.ReadAll(resp.Body)
 	_ = json.Unmarshal(b, &out)
-	return resp.StatusCode, out, resp.Header
+	return resp.StatusCode, out, resp.Header, nil
 }
 
 func login(t testing.TB, n *node, name, password string) string {

@@ -74,6 +74,13 @@ type Review interface {
 	Hold(ctx context.Context, id ID, from Sender, kind string, body ChatBody) error
 }
 
+// GiftPoster sends a gift a user posted on a room's channel: the `gift`
+// event reaches the room from the economy once the money has moved, so Post
+// returns no envelope for it.
+type GiftPoster interface {
+	PostGift(ctx context.Context, id ID, from Sender, body json.RawMessage) error
+}
+
 // ChatConfig limits what one user may post in a room. Zero values mean defaults.
 type ChatConfig struct {
 	MaxRunes  int     `yaml:"max_runes"`  // default 200
@@ -133,6 +140,8 @@ type Chat struct {
 	Review Review
 	// Clips, when set, takes `voice` messages (see voice.go).
 	Clips Clips
+	// Gifts, when set, takes `gift` messages.
+	Gifts GiftPoster
 
 	words atomic.Pointer[filter.Filter]
 
@@ -155,7 +164,7 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	}
 	// Every frame costs a token before any lookup, so a flood costs the
 	// server nothing but this.
-	if c.Limiter != nil && in.Type != "like" {
+	if c.Limiter != nil && in.Type != "like" && in.Type != "gift" { // those two cost coins or have their own limit
 		ok, retry, err := c.Limiter.Allow(ctx, "chat:"+string(id)+":"+from.ID, cfg.PerSecond, cfg.Burst)
 		if err != nil {
 			return Envelope{}, err
@@ -178,6 +187,10 @@ func (c *Chat) Post(ctx context.Context, id ID, from *Sender, in Inbound) (Envel
 	}
 	if in.Type == "like" && c.Likes != nil {
 		return Envelope{}, c.Likes.Add(ctx, id, from, in.Body)
+	}
+	if in.Type == "gift" && c.Gifts != nil {
+		// The room sees the gift once the ledger has moved the money.
+		return Envelope{}, c.Gifts.PostGift(ctx, id, *from, in.Body)
 	}
 	if in.Type == "voice" {
 		return c.postVoice(ctx, id, from, in.Body)

@@ -13,6 +13,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/onair-live/onair/account"
+	"github.com/onair-live/onair/economy"
+	"github.com/onair-live/onair/economy/board"
+	"github.com/onair-live/onair/economy/gift"
+	"github.com/onair-live/onair/economy/settings"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
 	"github.com/onair-live/onair/store"
@@ -76,6 +80,13 @@ var statusTable = []struct {
 	{room.ErrEmpty, http.StatusBadRequest, "Empty message", ""},
 	{room.ErrTooLong, http.StatusBadRequest, "Message too long", ""},
 	{room.ErrSlowDown, http.StatusTooManyRequests, "Slow down", ""},
+	{economy.ErrInsufficientFunds, http.StatusPaymentRequired, "Not enough coins", ""},
+	{economy.ErrKeyReused, http.StatusConflict, "Idempotency key reused", "this idempotency_key was used for a different request; use a new key for a new request"},
+	{economy.ErrInvalid, http.StatusBadRequest, "Invalid transaction", ""},
+	{gift.ErrNoSuchGift, http.StatusNotFound, "No such gift", ""},
+	{gift.ErrBadRequest, http.StatusBadRequest, "Bad request", ""},
+	{settings.ErrInvalid, http.StatusBadRequest, "Invalid terms", ""},
+	{board.ErrBadBoard, http.StatusBadRequest, "Bad request", ""},
 	{ErrBadRequest, http.StatusBadRequest, "Bad request", ""},
 	{room.ErrBadMessage, http.StatusBadRequest, "Bad request", ""},
 	{ErrWrongKey, http.StatusForbidden, "Stream key rejected", ""},

@@ -30,6 +30,8 @@ type noMessages struct{ Messages }
 
 type noReview struct{ Review }
 
+type noEconomy struct{ Economy }
+
 type noReports struct{ reportQueue }
 
 func (noMedia) ICEServers() []sfu.ICEServer { return nil }
@@ -37,7 +39,7 @@ func (noMedia) ICEServers() []sfu.ICEServer { return nil }
 // Every /api route is documented in openapi.json with its method, and every
 // documented operation is routed.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Messages: noMessages{}, Review: noReview{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Messages: noMessages{}, Review: noReview{}, Economy: noEconomy{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}

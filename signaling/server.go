@@ -57,6 +57,8 @@ type Deps struct {
 	Review Review
 	// Fanout, when set, adds the chat fan-out's totals to /metrics.
 	Fanout Fanout
+	// Economy serves gifts, wallets, the economy's terms and leaderboards.
+	Economy Economy
 	// Reports is the report queue; ReportLimit keeps a user from flooding it.
 	Reports     Reports
 	ReportLimit ReportLimiter
@@ -87,6 +89,7 @@ type Server struct {
 	reportLimit ReportLimiter
 	messages    Messages
 	review      Review
+	economy     Economy
 }
 
 // Kicker asks every node to close a user's sessions in a room.
@@ -110,7 +113,7 @@ func New(cfg Config, d Deps) *Server {
 		}
 	}
 	e.Use(middleware.Recover())
-	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation, kicker: d.Kicker, review: d.Review, local: &sessions{},
+	s := &Server{e: e, log: d.Log.With("component", "http"), media: d.Media, accounts: d.Accounts, records: d.Records, viewers: d.Viewers, directory: d.Directory, platform: d.Platform, interaction: d.Interaction, words: d.Words, moderation: d.Moderation, kicker: d.Kicker, review: d.Review, economy: d.Economy, local: &sessions{},
 		reports: d.Reports, reportLimit: d.ReportLimit, messages: d.Messages}
 	e.Use(s.accessLog)
 
@@ -199,6 +202,9 @@ func New(cfg Config, d Deps) *Server {
 		api.POST("/dm/:name/read", s.markRead, require(store.RoleViewer))
 		api.POST("/users/:name/block", s.block, require(store.RoleViewer))
 		api.DELETE("/users/:name/block", s.block, require(store.RoleViewer))
+	}
+	if d.Economy != nil && d.Records != nil && d.Moderation != nil {
+		s.economyRoutes(api)
 	}
 	if d.Reports != nil {
 		api.POST("/reports", s.report, require(store.RoleViewer))

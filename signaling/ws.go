@@ -12,6 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/onair-live/onair/account"
+	"github.com/onair-live/onair/economy"
+	"github.com/onair-live/onair/economy/gift"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/sfu"
@@ -57,6 +59,10 @@ var errorCodes = []struct {
 	{room.ErrBannedHere, "banned"},
 	{room.ErrFollowers, "followers_only"},
 	{room.ErrTooNew, "account_too_new"},
+	{economy.ErrInsufficientFunds, "insufficient_funds"},
+	{gift.ErrNoSuchGift, "no_such_gift"},
+	{gift.ErrBadRequest, "bad_message"},
+	{economy.ErrKeyReused, "key_reused"},
 }
 
 func errorEnvelope(id room.ID, err error) []byte {

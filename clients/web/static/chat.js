@@ -40,7 +40,9 @@
 // always keep them, anybody else loses them after the server refuses one
 // (403, whose detail is shown). Results show in a line above the input.
 //
-// like envelopes are passed to onLike(count) (see likes.js).
+// like envelopes are passed to onLike(count) (see likes.js); every envelope
+// is passed to onEnvelope(env, first) (gifts, red packets) before the panel
+// shows it. gift envelopes also get a line in the panel.
 
 import { api, fetchMe, isAdmin, loginURL } from './api.js';
 import { h, setText, store } from './common.js';
@@ -385,7 +387,7 @@ export class RoomSocket {
  * overlay (an empty element on top of the video; optional). state.chat is
  * created and kept current.
  */
-export function mountChat(panel, { room, overlay = null, state = window.state || (window.state = {}), onLike = null }) {
+export function mountChat(panel, { room, overlay = null, state = window.state || (window.state = {}), onLike = null, onEnvelope = null }) {
   const moderation = { lastAction: null, lastError: null, errorStatus: null, canModerate: false, busy: false };
   const chat = { status: 'connecting', transport: 'socket', messages: 0, lastText: '', lastError: null, bullets: 0, deleted: 0, moderation };
   state.chat = chat;
@@ -468,6 +470,12 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
       if (!text) return null;
       return h('li', { class: 'chat-line is-system', 'data-event': ev }, text);
     }
+    if (env.type === 'gift') {
+      const what = `sent ${String(b.name || b.gift || 'a gift')} ×${Number(b.count) || 1}${Number(b.combo) > Number(b.count) ? ` (combo ×${Number(b.combo)})` : ''}`;
+      return h('li', { class: 'chat-line is-gift', 'data-id': String(env.id || '') },
+        h('span', { class: 'chat-name' }, String(env.from?.name || 'someone')),
+        h('span', { class: 'chat-text' }, `${String(b.icon || '🎁')} ${what}`));
+    }
     const text = typeof b.text === 'string' ? b.text : '';
     const name = String(env.from?.name || 'someone');
     const li = h('li', { class: `chat-line is-${env.type}`, 'data-id': String(env.id || '') },
@@ -487,6 +495,13 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     const stick = nearBottom();
     let added = false;
     for (const env of envs) {
+      if (onEnvelope) {
+        try {
+          onEnvelope(env, first);
+        } catch (err) {
+          console.warn('chat: envelope handler', err);
+        }
+      }
       if (env.type === 'error') {
         showError(env.body);
         continue;
@@ -514,7 +529,7 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
         if (onLike && Number.isFinite(n) && n > 0) onLike(Math.floor(n));
         continue;
       }
-      if (env.type !== 'chat' && env.type !== 'danmaku' && env.type !== 'system') continue;
+      if (env.type !== 'chat' && env.type !== 'danmaku' && env.type !== 'system' && env.type !== 'gift') continue;
       const li = line(env);
       if (!li) continue;
       list.append(li);

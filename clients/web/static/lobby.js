@@ -10,6 +10,7 @@
 //   rooms   number of cards shown
 //   user    the logged-in user's name, or null
 //   error   the message shown when the last refresh failed ("" when none)
+//   top     names of this week's top streamers by earnings, as shown
 
 import { api, displayName, fetchMe, renderAccount } from './api.js';
 import { errorMessage, fmtCount, fmtSince, h, hueOf, icon, initialOf, plural, safeImageURL, setText } from './common.js';
@@ -23,9 +24,11 @@ const ui = {
   empty: $('empty'),
   error: $('lobby-error'),
   count: $('live-count'),
+  top: $('top-streamers'),
+  topList: $('top-list'),
 };
 
-const state = { status: 'loading', rooms: 0, user: null, error: '' };
+const state = { status: 'loading', rooms: 0, user: null, error: '', top: [] };
 window.state = state;
 
 /** id → {el, refs, last}: the card of each room shown. */
@@ -156,6 +159,7 @@ async function refresh() {
   busy = true;
   try {
     const data = await api('/api/rooms');
+    loadTop();
     await userShown; // "ready" means the top bar is final too
     renderRooms(Array.isArray(data?.rooms) ? data.rooms : []);
     state.status = 'ready';
@@ -171,6 +175,26 @@ async function refresh() {
     setText(ui.error, state.error ? `Could not load the live rooms: ${state.error} Retrying…` : '');
     ui.error.hidden = !state.error;
     timer = setTimeout(tick, REFRESH_MS);
+  }
+}
+
+// This week's top streamers by earnings, with every refresh.
+async function loadTop() {
+  try {
+    const out = await api('/api/leaderboards/streamers?period=week&limit=10');
+    const entries = Array.isArray(out?.entries) ? out.entries : [];
+    state.top = entries.map((e) => String(e.user?.name || ''));
+    ui.topList.replaceChildren(...entries.map((e) => {
+      const name = String(e.user?.name || '');
+      return h('li', { class: 'top-item' },
+        h('a', { href: `/watch/${encodeURIComponent(name)}` },
+          h('span', { class: 'top-rank' }, String(e.rank)),
+          h('span', { class: 'top-name' }, displayName(e.user || {})),
+          h('span', { class: 'top-score' }, `${fmtCount(Number(e.score) || 0)} earned`)));
+    }));
+    ui.top.hidden = entries.length === 0;
+  } catch {
+    /* the lobby works without it */
   }
 }
 

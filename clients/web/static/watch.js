@@ -26,6 +26,7 @@
 //                 moderation: {lastAction, lastError, ...}} (see chat.js);
 //                 "Report room" lands in moderation too (lastAction "report_room")
 //   likes         the like button: {total, sent, pending, taps, hearts} (see likes.js)
+//   gifts         the gift bar, effects and leaderboard (see gifts.js)
 
 import { api, displayName, fetchMe, loginURL, setFollowing } from './api.js';
 import {
@@ -48,6 +49,7 @@ import {
 } from './common.js';
 import { mountChat } from './chat.js';
 import { mountLikes } from './likes.js';
+import { mountGifts } from './gifts.js';
 import { reasonForm, report } from './moderation.js';
 import { RoomChannel } from './room-channel.js';
 import { Stage } from './stage.js';
@@ -487,7 +489,15 @@ fetchMe().then(({ user }) => {
 });
 loadRoomInfo();
 let likes = null;
-const chat = mountChat($('chat'), { room, overlay: $('danmaku'), state, onLike: (n) => likes && likes.receive(n) });
+const gifts = room ? mountGifts({ bar: $('gift-bar'), fx: $('gift-fx'), board: $('leaderboard'), room, state }) : null;
+const chat = mountChat($('chat'), {
+  room, overlay: $('danmaku'), state, onLike: (n) => likes && likes.receive(n),
+  onEnvelope: (env, first) => {
+    // History replays old gifts: their effects are over; only recent ones
+    // play (a transport switch delivers the newest in a history frame).
+    if (env.type === 'gift' && gifts && (!first || Date.now() - Number(env.ts) < 5000)) gifts.receive(env);
+  },
+});
 likes = mountLikes(ui.like, ui.hearts, {
   send: (count) => chat.socket.send('like', { count }),
   loggedIn: () => (userKnown ? !!state.user : null),

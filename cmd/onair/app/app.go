@@ -34,6 +34,7 @@ type App struct {
 	hot   hotState
 	stage *stage
 	hub   *hub.Hub
+	money *money
 	likes *room.Likes
 	chat  *room.Chat
 	// stopKicks ends this node's subscription to kicks.
@@ -99,6 +100,14 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	a.chat = chat
 	rev := review{db: a.db, chat: chat}
 	chat.Review = rev
+	if a.money, err = newMoney(ctx, cfg, a.db, a.bus.conn, js, log); err != nil {
+		return nil, err
+	}
+	if err := a.money.startFeed(ctx, a.bus.conn, js); err != nil {
+		return nil, err
+	}
+	econ := moneyEdge{m: a.money, db: a.db}
+	chat.Gifts = econ
 	relay := natsbus.NewRelay(a.bus.conn, js, a.hub)
 	dms := &room.DMs{Store: dmStore{a.db}, Bus: a.bus.conn, Limiter: a.hot, IsBlocked: func(err error) bool { return errors.Is(err, store.ErrBlocked) }}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
@@ -106,6 +115,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		Words:       a.words,
 		Moderation:  a.db,
 		Review:      rev,
+		Economy:     econ,
 		Fanout:      a.hub,
 		Kicker:      natsbus.NewKicks(a.bus.conn),
 		Reports:     a.db,
@@ -169,6 +179,9 @@ func (a *App) close() {
 	}
 	if a.sfu != nil {
 		_ = a.sfu.Close()
+	}
+	if a.money != nil {
+		a.money.close() // the ledger commits what is queued; the relay publishes it
 	}
 	if a.hub != nil {
 		a.hub.Close()

@@ -50,6 +50,8 @@ type Config struct {
 	Fanout hub.Config       `yaml:"fanout"`
 	SFU    sfu.Config       `yaml:"sfu"`
 	Edge   signaling.Config `yaml:"edge"`
+	// Economy tunes the ledger, the leaderboards and gift combos.
+	Economy EconomyConfig `yaml:"economy"`
 	// PresenceInterval is how often a node renews its shared state and tells its
 	// rooms their viewer count.
 	PresenceInterval time.Duration `yaml:"presence_interval"`

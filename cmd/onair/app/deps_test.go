@@ -13,6 +13,7 @@ func TestImportDirection(t *testing.T) {
 	forbidden := map[string][]string{
 		"sfu":         {"github.com/labstack/echo", mod + "room", mod + "signaling", mod + "economy", mod + "cmd", "net/http"},
 		"room":        {"github.com/labstack/echo", mod + "signaling", mod + "cmd", "net/http"},
+		"economy":     {"github.com/labstack/echo", mod + "sfu", mod + "room", mod + "signaling", mod + "cmd", "net/http"},
 		"signaling":   {mod + "cmd"},
 		"clients/go":  {mod + "sfu", mod + "room", mod + "signaling", mod + "cmd"},
 		"clients/web": {mod + "sfu", mod + "room", mod + "signaling", mod + "cmd"},
