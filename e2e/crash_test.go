@@ -168,6 +168,11 @@ func TestGiftsSurviveSIGKILL(t *testing.T) {
 		t.Fatalf("the fan spent %d coins, but %d roses were acknowledged", spent, len(acked))
 	}
 	t.Logf("%d roses committed (%d acknowledged, the rest were in flight)", spent/10, len(acked))
+	// The leaderboards (in memory) were rebuilt from the ledger at start.
+	_, out, _ = api(t, n, "GET", "/api/rooms/crashstar/leaderboard?period=all", "", nil)
+	if es, _ := out["entries"].([]any); len(es) != 1 || int64(es[0].(map[string]any)["score"].(float64)) != spent {
+		t.Fatalf("the room's all-time board after the restart: %v, want crashfan with %d", out, spent)
+	}
 	if report := runCLI(t, bin, "ledger", "verify", "--data", data); !strings.Contains(report, "ledger OK") {
 		t.Fatalf("ledger verify: %s", report)
 	}

@@ -241,8 +241,14 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		}
 		fmt.Fprintln(stderr, "usage: onair ledger verify [--outbox-grace 1m]")
 		return 2
+	case "leaderboard":
+		if len(args) > 0 && args[0] == "rebuild" {
+			return leaderboardRebuild(ctx, args[1:], getenv, stdout, stderr)
+		}
+		fmt.Fprintln(stderr, "usage: onair leaderboard rebuild [--redis URL] [--db DSN]")
+		return 2
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: onair serve [flags]   (onair serve -h lists the flags)\n       onair migrate [--db DSN]\n       onair admin create-user --name N --role superadmin|admin|streamer|viewer [--password P]\n       onair ledger verify [--outbox-grace 1m]")
+		fmt.Fprintln(stdout, "usage: onair serve [flags]   (onair serve -h lists the flags)\n       onair migrate [--db DSN]\n       onair admin create-user --name N --role superadmin|admin|streamer|viewer [--password P]\n       onair ledger verify [--outbox-grace 1m]\n       onair leaderboard rebuild [--redis URL]")
 		return 0
 	default:
 		fmt.Fprintf(stderr, "onair: unknown command %q (try: onair serve -h)\n", cmd)

@@ -70,6 +70,15 @@ func newMoney(ctx context.Context, cfg Config, db *store.DB, nc *nats.Conn, js j
 	if err != nil {
 		return nil, fmt.Errorf("leaderboards: %w", err)
 	}
+	if cfg.Redis == "" {
+		// Boards in memory start empty: fill them from the ledger before
+		// the feed adds to them (what the feed redelivers counts once).
+		start := time.Now()
+		if err := m.boards.Rebuild(ctx, giftCredits(ctx, db)); err != nil {
+			return nil, fmt.Errorf("leaderboards from the ledger: %w", err)
+		}
+		m.log.Info("leaderboards rebuilt from the ledger", "took", time.Since(start).Round(time.Millisecond))
+	}
 	m.gifts = &gift.Service{Catalog: catalog{db}, Terms: terms{db}, Ledger: m.ledger, ComboWindow: cfg.Economy.ComboWindow}
 	return m, nil
 }
