@@ -18,6 +18,8 @@ import (
 // Messages is private messaging as the edge needs it.
 type Messages interface {
 	Send(ctx context.Context, from, to room.Sender, text string) (room.Envelope, error)
+	// SendVoice sends a voice clip from recorded for to (POST /api/voice?to=).
+	SendVoice(ctx context.Context, from, to room.Sender, clipID string) (room.Envelope, error)
 	JoinUser(userID, session string, sink hub.Sink, onGone func(error)) (leave func(), err error)
 	Conversations(ctx context.Context, userID string, limit int) ([]store.Conversation, error)
 	DMHistory(ctx context.Context, userID, otherID, before string, limit int) ([]store.DM, string, error)
@@ -36,11 +38,16 @@ type dmJSON struct {
 	To   personJSON `json:"to"`
 	Text string     `json:"text"`
 	Read bool       `json:"read"`
+	// Voice is set for a voice message (Text is then empty).
+	Voice *room.VoiceBody `json:"voice,omitempty"`
 }
 
 func (s *Server) sendDM(c echo.Context) error {
 	var in struct {
-		Text string `json:"text"`
+		Text  string `json:"text"`
+		Voice *struct {
+			ID string `json:"id"`
+		} `json:"voice"` // a clip uploaded with POST /api/voice?to=<name>, instead of text
 	}
 	if err := bindJSON(c, &in); err != nil {
 		return writeProblem(c, err)
@@ -53,7 +60,16 @@ func (s *Server) sendDM(c echo.Context) error {
 	if to.ID == me.ID {
 		return writeProblem(c, fmt.Errorf("%w: you cannot message yourself", ErrBadRequest))
 	}
-	env, err := s.messages.Send(c.Request().Context(), room.Sender{ID: me.ID, Name: me.Name}, room.Sender{ID: to.ID, Name: to.Name}, in.Text)
+	from, dest := room.Sender{ID: me.ID, Name: me.Name}, room.Sender{ID: to.ID, Name: to.Name}
+	var env room.Envelope
+	switch {
+	case in.Voice != nil && in.Text != "":
+		return writeProblem(c, fmt.Errorf("%w: send text or a voice clip, not both", ErrBadRequest))
+	case in.Voice != nil:
+		env, err = s.messages.SendVoice(c.Request().Context(), from, dest, in.Voice.ID)
+	default:
+		env, err = s.messages.Send(c.Request().Context(), from, dest, in.Text)
+	}
 	if err != nil {
 		return writeProblem(c, err)
 	}
@@ -102,7 +118,8 @@ func (s *Server) dmView(m store.DM, me, other store.User) dmJSON {
 	if m.FromID != me.ID {
 		from, to = to, from
 	}
-	return dmJSON{ID: m.ID, At: m.At, From: from, To: to, Text: m.Body, Read: m.Read}
+	text, voice := room.DecodeDM(m.Body)
+	return dmJSON{ID: m.ID, At: m.At, From: from, To: to, Text: text, Read: m.Read, Voice: voice}
 }
 
 func (s *Server) dmHistory(c echo.Context) error {

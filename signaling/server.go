@@ -53,6 +53,8 @@ type Deps struct {
 	Kicker Kicker
 	// Messages serves private messages.
 	Messages Messages
+	// Voice, when set, takes voice-message uploads and serves the clips.
+	Voice Voice
 	// Review is the queue of held chat messages.
 	Review Review
 	// Fanout, when set, adds the chat fan-out's totals to /metrics.
@@ -206,6 +208,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Economy != nil && d.Records != nil && d.Moderation != nil {
 		s.economyRoutes(api)
 	}
+	s.voiceRoutes(api, d.Voice)
 	if d.Reports != nil {
 		api.POST("/reports", s.report, require(store.RoleViewer))
 		api.GET("/admin/reports", s.listReports, require(store.RoleAdmin))

@@ -110,8 +110,13 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	chat.Gifts = econ
 	relay := natsbus.NewRelay(a.bus.conn, js, a.hub)
 	dms := &room.DMs{Store: dmStore{a.db}, Bus: a.bus.conn, Limiter: a.hot, IsBlocked: func(err error) bool { return errors.Is(err, store.ErrBlocked) }}
+	voiceMessages, err := newVoice(cfg, a.db, log, chat, dms)
+	if err != nil {
+		return nil, err
+	}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Messages:    messages{DB: a.db, dms: dms, relay: relay},
+		Voice:       voiceMessages,
 		Words:       a.words,
 		Moderation:  a.db,
 		Review:      rev,

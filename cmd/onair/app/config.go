@@ -15,6 +15,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/onair-live/onair/account"
+	"github.com/onair-live/onair/media/ffmpeg"
+	"github.com/onair-live/onair/media/voice"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/sfu"
@@ -46,6 +48,9 @@ type Config struct {
 	Log        LogConfig         `yaml:"log"`
 	Accounts   account.Config    `yaml:"accounts"`
 	Chat       room.ChatConfig   `yaml:"chat"`
+	// Voice limits voice messages; Media names ffmpeg and ffprobe.
+	Voice voice.Config  `yaml:"voice"`
+	Media ffmpeg.Config `yaml:"media"`
 	// Fanout tunes each session's outbound queue: batching and slow consumers.
 	Fanout hub.Config       `yaml:"fanout"`
 	SFU    sfu.Config       `yaml:"sfu"`
@@ -280,6 +285,9 @@ func (c Config) Validate() error {
 		if len(key) < 8 {
 			return fmt.Errorf("stream key of %q: at least 8 characters", name)
 		}
+	}
+	if err := c.Voice.Validate(); err != nil {
+		return err
 	}
 	return c.SFU.Validate()
 }
