@@ -6,28 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/onair-live/onair/cmd/onair/app"
+	"github.com/onair-live/onair/internal/natstest"
 	"github.com/onair-live/onair/room"
 )
 
 // startNATS runs a real NATS server with JetStream on a free loopback port, as a
 // cluster member outside the node would be.
-func startNATS(t *testing.T) string {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	return ns.ClientURL()
-}
+func startNATS(t *testing.T) string { return natstest.Start(t) }
 
 // A node on an outside NATS announces going live, co-hosts and the end of the
 // room as `system` envelopes on the room's subject, and keeps them in JetStream.

@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/onair-live/onair/economy"
 	"github.com/onair-live/onair/economy/ledgertest"
 	"github.com/onair-live/onair/economy/sqlstore"
+	"github.com/onair-live/onair/internal/natstest"
 )
 
 // startJetStream runs a real NATS server with JetStream on a free loopback
@@ -23,24 +22,7 @@ import (
 // the de-duplication window the relay relies on.
 func startJetStream(t testing.TB) (jetstream.JetStream, jetstream.Stream) {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t)
 	st, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "GIFTS", Subjects: []string{"room.*.gift"}, Duplicates: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)

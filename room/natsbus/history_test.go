@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/onair-live/onair/internal/natstest"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 )
@@ -19,24 +19,7 @@ import (
 // app creates it.
 func startJetStream(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := natstest.Connect(t)
 	if _, err := js.CreateOrUpdateStream(t.Context(), jetstream.StreamConfig{
 		Name: "ROOMS", Subjects: []string{"onair.room.>"}, MaxMsgsPerSubject: HistoryLimit, MaxAge: HistoryMaxAge,
 	}); err != nil {
