@@ -18,6 +18,8 @@
 //   transport "channel" (the media session's data channel) | "socket"
 //   messages  lines shown in the panel (chat, danmaku and system)
 //   lastText  text of the newest chat or danmaku message ("" before one)
+//   lastVoice {id, durationMs} of the newest voice message, or undefined
+//   voice     the record button's {status, lastError, sent} (see voice.js)
 //   lastError code of the last error envelope, or null (cleared on send)
 //   bullets   danmaku elements on the overlay now
 //   deleted   delete envelopes received
@@ -47,6 +49,7 @@
 import { api, fetchMe, isAdmin, loginURL } from './api.js';
 import { h, setText, store } from './common.js';
 import { mountReview } from './review.js';
+import { mountRecorder, voiceOf, voicePlayer } from './voice.js';
 import { actionError, banFromRoom, deleteMessage, kick, reasonForm, report, TIMEOUT_MINUTES } from './moderation.js';
 
 export const MAX_CHARS = 200;
@@ -412,11 +415,22 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     'aria-describedby': 'chat-count chat-error',
   });
   const send = h('button', { type: 'submit', class: 'btn primary', id: 'chat-send', disabled: true }, 'Send');
+  // Press and hold to record: the clip is uploaded for this room, then sent
+  // as a voice message on the room's stream.
+  const recorder = mountRecorder({
+    where: () => (me && room ? { room } : null),
+    send: async (clip) => {
+      if (!socket.send('voice', { id: clip.id })) throw new Error('Not connected to the chat; reconnecting…');
+    },
+    onError: (msg) => flash(msg),
+    state: (chat.voice = {}),
+  });
+  recorder.button.id = 'chat-voice';
   const count = h('small', { class: 'counter chat-count', id: 'chat-count', 'aria-live': 'polite' }, `0/${MAX_CHARS}`);
   const login = h('a', { class: 'btn primary chat-login', id: 'chat-login', href: loginURL(), hidden: true }, 'Log in to chat');
   const error = h('p', { class: 'chat-error', id: 'chat-error', role: 'alert', hidden: true });
   const form = h('form', { class: 'chat-form', id: 'chat-form', autocomplete: 'off', novalidate: true },
-    h('div', { class: 'chat-row' }, input, send, login),
+    h('div', { class: 'chat-row' }, input, recorder.button, send, login),
     h('div', { class: 'chat-under' }, error, count));
   const note = h('p', { class: 'chat-note', id: 'chat-note', role: 'status', hidden: true });
   const held = h('div', { class: 'chat-review', id: 'chat-review' });
@@ -480,6 +494,10 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     const name = String(env.from?.name || 'someone');
     const li = h('li', { class: `chat-line is-${env.type}`, 'data-id': String(env.id || '') },
       h('span', { class: 'chat-name' }, name), h('span', { class: 'chat-text' }, text));
+    if (env.type === 'voice') {
+      const v = voiceOf(b);
+      li.querySelector('.chat-text').replaceChildren(v ? voicePlayer(v) : 'sent a voice message');
+    }
     if (me && name === me) li.classList.add('mine');
     const c = safeColor(b.color);
     if (c) li.style.setProperty('--swatch', c);
@@ -529,11 +547,12 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
         if (onLike && Number.isFinite(n) && n > 0) onLike(Math.floor(n));
         continue;
       }
-      if (env.type !== 'chat' && env.type !== 'danmaku' && env.type !== 'system' && env.type !== 'gift') continue;
+      if (env.type !== 'chat' && env.type !== 'danmaku' && env.type !== 'system' && env.type !== 'gift' && env.type !== 'voice') continue;
       const li = line(env);
       if (!li) continue;
       list.append(li);
       added = true;
+      if (env.type === 'voice') chat.lastVoice = voiceOf(env.body);
       if (env.type === 'chat' || env.type === 'danmaku') {
         const b = env.body || {};
         chat.lastText = typeof b.text === 'string' ? b.text : '';
@@ -591,6 +610,7 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
     input.disabled = !can;
     input.placeholder = !userKnown ? 'Loading…' : can ? 'Say something…' : 'Read only';
     login.hidden = can || !userKnown;
+    recorder.button.hidden = !can;
     send.hidden = !can && userKnown;
     count.hidden = !can;
     login.href = loginURL();

@@ -18,6 +18,11 @@
 // /api/users/{name}/block) is in the conversation's header; the list and
 // the conversation say whom I block ("blocked").
 //
+// A voice message (the record button beside Send: hold it, speak, release)
+// is uploaded with POST /api/voice?to=<name> and sent with
+// POST /api/dm/{name} {"voice": {"id"}}; the conversation shows it as a
+// player (voice.js), the list as "Voice message (0:07)".
+//
 // Text from users is set with textContent only, never parsed as HTML.
 //
 // window.state (read by tests):
@@ -36,11 +41,14 @@
 //   blocked       whether I block the open conversation's user
 //   sendError     the error under the composer, "" when none
 //   reads         conversations marked read by this page
+//   lastVoice     the clip id of the newest message shown when it is a voice message, else ""
+//   voice         the record button's {status, lastError, sent} (see voice.js)
 
 import { api, displayName, fetchMe, loginURL, NAME_PATTERN, renderAccount } from './api.js';
 import { charCount } from './chat.js';
 import { errorMessage, h, hueOf, icon, initialOf, param, setText } from './common.js';
 import { countUnreadHere, listenDMs, setUnreadTotal, sumUnread } from './inbox.js';
+import { fmtDuration, mountRecorder, voiceOf, voicePlayer } from './voice.js';
 
 /** The server's limit, in characters (code points) after trimming. */
 export const MAX_CHARS = 1000;
@@ -93,18 +101,22 @@ const convs = new Map();
 /** The open conversation: {name, person, msgs: Map id → message, next: cursor or "", loading, error}. */
 let thread = null;
 
-// A message as the page keeps it: {id, at (ms), mine, text, read}. ids are
-// ULIDs, so they sort by time.
+// A message as the page keeps it: {id, at (ms), mine, text, read, voice}
+// (voice: {id, durationMs} of a voice message, else null). ids are ULIDs, so
+// they sort by time.
 
 function fromAPI(m) {
-  return { id: String(m.id), at: Date.parse(m.at) || 0, mine: m.from?.name === me.name, text: String(m.text ?? ''), read: !!m.read };
+  return { id: String(m.id), at: Date.parse(m.at) || 0, mine: m.from?.name === me.name, text: String(m.text ?? ''), read: !!m.read, voice: voiceOf(m.voice) };
 }
 
 function fromEnvelope(env) {
-  return { id: String(env.id), at: Number(env.ts) || Date.now(), mine: env.from?.name === me.name, text: String(env.body.text ?? ''), read: false };
+  return { id: String(env.id), at: Number(env.ts) || Date.now(), mine: env.from?.name === me.name, text: String(env.body.text ?? ''), read: false, voice: voiceOf(env.body.voice) };
 }
 
 const newest = (a, b) => (a && (!b || a.id > b.id) ? a : b);
+
+/** What a message says in one line: its text, or "Voice message (0:07)". */
+const summary = (m) => (m.voice ? `Voice message (${fmtDuration(m.voice.durationMs)})` : m.text);
 
 // ---------------------------------------------------------------------------
 // Formatting
@@ -167,7 +179,7 @@ function renderList() {
     if (focused) ui.convs.querySelector(`.dm-conv[data-name="${CSS.escape(focused)}"]`)?.focus();
   }
   ui.listEmpty.hidden = sorted.length > 0 || state.status === 'loading';
-  state.conversations = sorted.map((c) => ({ name: c.person.name, unread: c.unread, last: c.last ? c.last.text : '' }));
+  state.conversations = sorted.map((c) => ({ name: c.person.name, unread: c.unread, last: c.last ? summary(c.last) : '' }));
   const total = sumUnread(sorted);
   state.unreadTotal = total;
   setUnreadTotal(total);
@@ -176,7 +188,7 @@ function renderList() {
 
 function convItem(c) {
   const name = c.person.name;
-  const preview = c.last ? `${c.last.mine ? 'You: ' : ''}${c.last.text}` : 'No messages yet';
+  const preview = c.last ? `${c.last.mine ? 'You: ' : ''}${summary(c.last)}` : 'No messages yet';
   const bottom = h('span', { class: 'dm-conv-bottom' }, h('span', { class: 'dm-conv-preview' }, preview));
   if (c.unread) {
     bottom.append(h('span', { class: 'dm-unread', title: `${c.unread} unread` }, c.unread > 99 ? '99+' : String(c.unread)),
@@ -409,7 +421,7 @@ function renderThread(mode = 'auto') {
     }
     const next = list[i + 1];
     const runEnd = !next || next.mine !== m.mine || next.at - m.at > RUN_GAP_MS || startOfDay(next.at) !== d;
-    const li = h('li', { class: `dm-msg ${m.mine ? 'mine' : 'theirs'}`, 'data-id': m.id }, h('p', { class: 'dm-bubble' }, m.text));
+    const li = h('li', { class: `dm-msg ${m.mine ? 'mine' : 'theirs'}`, 'data-id': m.id }, h('p', { class: 'dm-bubble' }, m.voice ? voicePlayer(m.voice) : m.text));
     if (runEnd || m === lastMine) {
       const meta = h('span', { class: 'dm-meta' }, h('time', { datetime: new Date(m.at).toISOString() }, clock(m.at)));
       if (m === lastMine) meta.append(' · ', h('span', { class: 'dm-status', 'data-status': m.read ? 'read' : 'sent' }, m.read ? 'Read' : 'Sent'));
@@ -434,7 +446,7 @@ function renderThread(mode = 'auto') {
 
   const last = list[list.length - 1];
   Object.assign(state, {
-    loading: !!thread?.loading, messages: list.length, older: !!thread?.next, lastText: last ? last.text : '',
+    loading: !!thread?.loading, messages: list.length, older: !!thread?.next, lastText: last ? last.text : '', lastVoice: last?.voice ? last.voice.id : '',
     lastStatus: lastMine ? (lastMine.read ? 'Read' : 'Sent') : '',
   });
 }
@@ -682,6 +694,20 @@ ui.to.addEventListener('input', () => showNewError(''));
 ui.back.addEventListener('click', closeConversation);
 ui.older.addEventListener('click', loadOlder);
 ui.block.addEventListener('click', toggleBlock);
+// Press and hold beside Send: the clip is uploaded for the open conversation,
+// then sent as a private message.
+const recorder = mountRecorder({
+  where: () => (thread ? { to: thread.name } : null),
+  send: async (clip) => {
+    const env = await api(`/api/dm/${encodeURIComponent(clip.to)}`, { method: 'POST', body: { voice: { id: clip.id } } });
+    clearSendError();
+    if (env && env.id && env.body) onDM(env);
+  },
+  onError: (msg) => showSendError(msg),
+  state: (state.voice = {}),
+});
+recorder.button.id = 'dm-voice';
+ui.send.before(recorder.button);
 ui.composer.addEventListener('submit', (e) => {
   e.preventDefault();
   send();
