@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,29 +20,14 @@ const channelBacklog = 1 << 20
 var errChannelBacklog = errors.New("the data channel is not being read")
 
 // dcSink writes a batch as one text frame holding a JSON array of envelopes,
-// like the WebSocket.
+// like the WebSocket: the batch's own frame, encoded once for the room.
 type dcSink struct{ ch sfu.Channel }
 
-func (d dcSink) WriteBatch(_ context.Context, msgs [][]byte) error {
+func (d dcSink) WriteBatch(_ context.Context, b hub.Batch) error {
 	if d.ch.Buffered() > channelBacklog {
 		return errChannelBacklog
 	}
-	return d.ch.Send(frame(msgs))
-}
-
-// frame joins encoded envelopes into the JSON array that is one frame on either
-// transport.
-func frame(msgs [][]byte) []byte {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	for i, m := range msgs {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(m)
-	}
-	b.WriteByte(']')
-	return b.Bytes()
+	return d.ch.Send(b.Frame())
 }
 
 // sender resolves who a WHEP request is from, for chat on its data channel: the
@@ -82,10 +66,10 @@ func (r *resource) attachChannel(sess *sfu.Session, id room.ID, from *room.Sende
 		last := ""
 		if hist, err := r.interaction.History(ctx, id, ""); err == nil && len(hist) > 0 {
 			last = envelopeID(hist[len(hist)-1])
-			_ = sink.inner.WriteBatch(ctx, hist)
+			_ = sink.inner.WriteBatch(ctx, hub.NewBatch(hist...))
 		}
 		sink.release(last)
-		ch.OnMessage(func(data []byte) { postInbound(ctx, r.interaction, id, from, data, sink) })
+		ch.OnMessage(func(data []byte) { postInbound(ctx, r.interaction, id, from, data, sink.inner) })
 		go func() {
 			<-sess.Done()
 			cancel()
@@ -105,6 +89,6 @@ func postInbound(ctx context.Context, ia Interaction, id room.ID, from *room.Sen
 		_, err = ia.Post(ctx, id, from, in)
 	}
 	if err != nil {
-		_ = reply.WriteBatch(ctx, [][]byte{errorEnvelope(id, err)})
+		_ = reply.WriteBatch(ctx, hub.NewBatch(errorEnvelope(id, err)))
 	}
 }

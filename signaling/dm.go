@@ -195,13 +195,19 @@ func (s *Server) userSocket(c echo.Context) error {
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	defer cancel()
 	defer conn.CloseNow()
-	leave, err := s.messages.JoinUser(u.ID, sfuSessionID(), wsSink{conn}, func(error) { cancel() })
+	leave, err := s.messages.JoinUser(u.ID, sfuSessionID(), wsSink{conn}, func(reason error) {
+		_ = conn.Close(closeFor(reason))
+		cancel()
+	})
 	if err != nil {
 		_ = conn.Close(websocket.StatusTryAgainLater, "unavailable; reconnect")
 		return nil
 	}
 	defer leave()
-	defer s.local.add("", u.ID, func() { cancel() })()
+	defer s.local.add("", u.ID, func() { // a platform ban
+		_ = conn.Close(closeKicked, kickedReason)
+		cancel()
+	})()
 	for {
 		if _, _, err := conn.Read(ctx); err != nil { // the socket only receives
 			return nil

@@ -33,13 +33,37 @@ type Interaction interface {
 const maxInbound = 4 << 10
 
 // wsSink writes a batch as one WebSocket text frame holding a JSON array of
-// envelopes: every frame a client receives is such an array.
+// envelopes: every frame a client receives is such an array. The frame is the
+// batch's own, encoded once for the whole room; the hub bounds the write
+// (hub.Config.WriteTimeout) through ctx.
 type wsSink struct{ conn *websocket.Conn }
 
-func (w wsSink) WriteBatch(ctx context.Context, msgs [][]byte) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	return w.conn.Write(ctx, websocket.MessageText, frame(msgs))
+func (w wsSink) WriteBatch(ctx context.Context, b hub.Batch) error {
+	return w.conn.Write(ctx, websocket.MessageText, b.Frame())
+}
+
+// Close codes of room and user sockets, for clients to act on (README, "Room
+// messages"); 1001 going away means the server is shutting down: reconnect.
+const (
+	// closeKicked: a moderator removed the user, or a ban: do not reconnect.
+	closeKicked websocket.StatusCode = 4001
+	// closeTooSlow: the socket fell behind its room and was cut off: reconnect
+	// with ?after= the last id received.
+	closeTooSlow websocket.StatusCode = 4002
+)
+
+// kickedReason is the close reason of a kick or a ban.
+const kickedReason = "removed from the room by a moderator"
+
+// closeFor is the close frame for a session the hub ended.
+func closeFor(reason error) (websocket.StatusCode, string) {
+	switch {
+	case errors.Is(reason, hub.ErrSlowConsumer):
+		return closeTooSlow, "too slow: messages were dropped; reconnect with ?after= the last id received"
+	case errors.Is(reason, hub.ErrClosed):
+		return websocket.StatusGoingAway, "the server is shutting down; reconnect"
+	}
+	return websocket.StatusInternalError, truncateReason(humanize(reason))
 }
 
 // errorCodes name the refusals a sender sees on its own channel.
@@ -131,13 +155,13 @@ func (s *Server) roomSocket(c echo.Context) error {
 	defer conn.CloseNow()
 	if from != nil { // a kick must reach this socket from the moment it exists
 		defer s.local.add(id, from.ID, func() {
-			_ = conn.Close(websocket.StatusPolicyViolation, "removed from the room by a moderator")
+			_ = conn.Close(closeKicked, kickedReason)
 			cancel()
 		})()
 	}
 	sink := &gatedSink{inner: wsSink{conn}, open: make(chan struct{})}
 	leave, err := s.interaction.Join(id, sfuSessionID(), sink, func(reason error) {
-		_ = conn.Close(websocket.StatusPolicyViolation, truncateReason(humanize(reason)))
+		_ = conn.Close(closeFor(reason))
 		cancel()
 	})
 	if err != nil {
@@ -151,7 +175,7 @@ func (s *Server) roomSocket(c echo.Context) error {
 		if err != nil {
 			return nil
 		}
-		postInbound(ctx, s.interaction, id, from, data, sink)
+		postInbound(ctx, s.interaction, id, from, data, sink.inner) // the history is out
 	}
 }
 
@@ -182,7 +206,7 @@ func (s *Server) roomMessages(c echo.Context) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	return c.JSONBlob(http.StatusOK, append(append([]byte(`{"messages":`), frame(hist)...), '}'))
+	return c.JSONBlob(http.StatusOK, append(append([]byte(`{"messages":`), hub.NewBatch(hist...).Frame()...), '}'))
 }
 
 // deleteMessage serves DELETE /api/rooms/{room}/messages/{id}: the room's
@@ -220,13 +244,14 @@ func (s *Server) sendHistory(ctx context.Context, id room.ID, after string, gate
 	last := after
 	if len(hist) > 0 {
 		last = envelopeID(hist[len(hist)-1])
-		_ = gate.inner.WriteBatch(ctx, hist)
+		_ = gate.inner.WriteBatch(ctx, hub.NewBatch(hist...))
 	}
 	gate.release(last)
 }
 
 // gatedSink holds live batches until the history is out, then passes only
-// messages newer than the history's last id (ULIDs sort by time).
+// messages newer than the history's last id (ULIDs sort by time). Only the hub
+// calls it: it is not safe for concurrent use.
 type gatedSink struct {
 	inner hub.Sink
 	open  chan struct{}
@@ -238,27 +263,30 @@ func (g *gatedSink) release(after string) {
 	close(g.open)
 }
 
-func (g *gatedSink) WriteBatch(ctx context.Context, msgs [][]byte) error {
+func (g *gatedSink) WriteBatch(ctx context.Context, b hub.Batch) error {
 	select {
 	case <-g.open:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if g.after != "" {
-		fresh := msgs[:0:0]
+	if g.after != "" { // right after the history: a frame of this session's own
+		msgs := b.Msgs()
+		var fresh [][]byte
 		for _, m := range msgs {
 			if id := envelopeID(m); id == "" || id > g.after {
 				fresh = append(fresh, m)
 			}
 		}
-		if len(fresh) == len(msgs) {
-			g.after = "" // past the history: no more checks
-		}
-		if msgs = fresh; len(msgs) == 0 {
+		switch len(fresh) {
+		case len(msgs):
+			g.after = "" // past the history: no more checks, the room's frames as they are
+		case 0:
 			return nil
+		default:
+			b = hub.NewBatch(fresh...)
 		}
 	}
-	return g.inner.WriteBatch(ctx, msgs)
+	return g.inner.WriteBatch(ctx, b)
 }
 
 // envelopeID reads just the id of an encoded envelope.

@@ -4,28 +4,34 @@ import "time"
 
 // Config tunes a Hub. The zero value of every field means its default.
 type Config struct {
-	// BatchWindow is how long a session waits, after a message arrives in its
-	// empty queue, for more before it writes them as one batch. Default 50ms.
+	// BatchWindow is how long a room's batch stays open after its first
+	// message: then it is sealed, encoded once and queued to every session of
+	// the room. Default 50ms.
 	BatchWindow time.Duration `yaml:"batch_window"`
-	// MaxBatch is the most messages in one WriteBatch; a queue that reaches it is
-	// written at once without waiting for the window. Default 64; at most QueueLen.
+	// MaxBatch is the most messages in one batch; a batch that reaches it is
+	// sealed at once without waiting for the window. Default 64; at most QueueLen.
 	MaxBatch int `yaml:"max_batch"`
-	// QueueLen is how many messages a session holds while its sink is busy;
-	// more are dropped for that session. Default 256. The queue is allocated at
-	// Join: QueueLen*24 bytes per session.
+	// QueueLen is how many messages a session holds, in queued batches, while
+	// its sink is busy; a batch that does not fit is dropped for that session.
+	// Default 256. The queue is allocated at Join: QueueLen*8 bytes per session.
 	QueueLen int `yaml:"queue_len"`
 	// MaxDropped is how many messages a session may drop without catching up in
 	// between before it is disconnected with ErrSlowConsumer. Default 1024.
 	MaxDropped int `yaml:"max_dropped"`
+	// WriteTimeout bounds one WriteBatch: a write that has run longer is
+	// cancelled (within WriteTimeout/4 more) and its session disconnected with
+	// ErrWriteTimeout. Default 10s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
 }
 
 // DefaultConfig returns the defaults that zero fields take.
 func DefaultConfig() Config {
 	return Config{
-		BatchWindow: 50 * time.Millisecond,
-		MaxBatch:    64,
-		QueueLen:    256,
-		MaxDropped:  1024,
+		BatchWindow:  50 * time.Millisecond,
+		MaxBatch:     64,
+		QueueLen:     256,
+		MaxDropped:   1024,
+		WriteTimeout: 10 * time.Second,
 	}
 }
 
@@ -44,6 +50,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDropped <= 0 {
 		c.MaxDropped = d.MaxDropped
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = d.WriteTimeout
 	}
 	if c.MaxBatch > c.QueueLen {
 		c.MaxBatch = c.QueueLen

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,14 +35,15 @@ func hubGoroutines() []string {
 	}
 	var out []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "room/hub.(*Hub).Join.func") || strings.Contains(g, "room/hub.(*Session).run") {
+		if strings.Contains(g, "room/hub.(*Hub).Join.func") || strings.Contains(g, "room/hub.(*Session).run") ||
+			strings.Contains(g, "room/hub.(*Hub).watch") || strings.Contains(g, "room/hub.(*room).fire") {
 			out = append(out, g)
 		}
 	}
 	return out
 }
 
-// checkLeaks fails the test if a session goroutine outlives it. Register it
+// checkLeaks fails the test if a goroutine of the Hub outlives it. Register it
 // first so that it runs after the test's other cleanups (Close).
 func checkLeaks(t *testing.T) {
 	t.Helper()
@@ -50,7 +52,7 @@ func checkLeaks(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		var gs []string
-		eventually(t, "no session goroutine left", func() bool {
+		eventually(t, "no hub goroutine left", func() bool {
 			gs = hubGoroutines()
 			return len(gs) == 0
 		})
@@ -74,9 +76,12 @@ type recSink struct {
 	mu      sync.Mutex
 	calls   int
 	batches [][]string
+	frames  [][]byte    // each batch's Frame, as given
+	at      []time.Time // when each batch came
 }
 
-func (s *recSink) WriteBatch(ctx context.Context, msgs [][]byte) error {
+func (s *recSink) WriteBatch(ctx context.Context, batch Batch) error {
+	now := time.Now()
 	s.mu.Lock()
 	s.calls++
 	call := s.calls
@@ -86,14 +91,23 @@ func (s *recSink) WriteBatch(ctx context.Context, msgs [][]byte) error {
 			return err
 		}
 	}
-	b := make([]string, len(msgs))
-	for i, m := range msgs {
+	b := make([]string, batch.Len())
+	for i, m := range batch.Msgs() {
 		b[i] = string(m)
 	}
 	s.mu.Lock()
 	s.batches = append(s.batches, b)
+	s.frames = append(s.frames, batch.Frame())
+	s.at = append(s.at, now)
 	s.mu.Unlock()
 	return nil
+}
+
+// got returns the batches so far, with their frames and arrival times.
+func (s *recSink) got() ([][]string, [][]byte, []time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.batches), slices.Clone(s.frames), slices.Clone(s.at)
 }
 
 // msgs returns every message written so far, in order.

@@ -7,48 +7,39 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
-const (
-	stateAlive int32 = iota
-	stateGone        // removed from its room, its context cancelled
-)
-
-// push results
-const (
-	pushQueued  = iota // queued; the goroutine needs no wake-up
-	pushWake           // queued; wake the goroutine (first message, or a full batch)
-	pushDropped        // queue full: dropped
-	pushSlow           // dropped, and the session has dropped MaxDropped without catching up
-)
-
-// Session is one peer's membership of a room on this node: a bounded queue and
-// the goroutine that writes it to the peer's Sink.
+// Session is one peer's membership of a room on this node: a bounded queue of
+// the room's sealed batches and the goroutine that writes them to the peer's
+// Sink.
 type Session struct {
 	hub    *Hub
 	room   *room
 	id     string
 	sink   Sink
 	onGone func(error)
-	cancel context.CancelCauseFunc
+	ctx    context.Context // passed to every WriteBatch
+	cancel context.CancelFunc
 
-	// Owned by the goroutine (allocated by Join so that it starts without
-	// allocating).
-	timer *time.Timer
-	batch [][]byte
+	// The session starts at message joinSkip of the room's batch joinSeq: the
+	// messages before were published before it joined. Set by Join under
+	// room.pub, then read-only.
+	joinSeq  uint64
+	joinSkip int
 
-	state   atomic.Int32  // stateAlive, stateGone
-	exited  atomic.Bool   // the goroutine has written for the last time
-	done    chan struct{} // closed when the goroutine returns
-	wake    chan struct{} // capacity 1: Publish → goroutine
-	dropped atomic.Uint64 // messages dropped over the session's life
+	verdict atomic.Pointer[error] // why the session ended; nil while it is in its room
+	writing atomic.Uint64         // Hub.epoch+1 when the current write began; 0 between writes
+	exited  atomic.Bool           // the goroutine has written for the last time
+	done    chan struct{}         // closed when the goroutine returns
+	wake    chan struct{}         // capacity 1: sealing → goroutine
+	dropped atomic.Uint64         // messages dropped over the session's life
 
-	mu   sync.Mutex // guards buf, head, n, lost
-	buf  [][]byte   // ring of queued messages, len QueueLen
-	head int        // index of the oldest queued message
-	n    int        // queued messages
-	lost uint64     // dropped since the session last caught up (queue emptied)
+	mu     sync.Mutex // guards the ring, queued and lost
+	ring   []*sealed  // queued batches, len QueueLen (a batch holds at least one message)
+	head   int        // index of the oldest queued batch
+	n      int        // queued batches
+	queued int        // queued messages, at most QueueLen
+	lost   uint64     // dropped since the session last caught up (queue emptied)
 }
 
 // ID returns the id given to Join.
@@ -59,72 +50,96 @@ func (s *Session) ID() string { return s.id }
 func (s *Session) Dropped() uint64 { return s.dropped.Load() }
 
 // Leave takes the session out of its room, cancels its WriteBatch if one is
-// running and waits for it to return; onGone is not called. After Leave the
-// sink is not called again. Leave may be called more than once, after the
-// session is gone, and from onGone; not from the session's own WriteBatch.
+// running and waits for it to return; onGone is not called unless the Hub had
+// ended the session already. After Leave the sink is not called again. Leave
+// may be called more than once, after the session is gone, and from onGone;
+// not from the session's own WriteBatch.
 func (s *Session) Leave() {
 	s.hub.remove(s, errLeft)
+	s.cancel()
 	if !s.exited.Load() {
 		<-s.done
 	}
 }
 
-// push queues msg. It runs under room.pub and holds s.mu only for the ring.
-func (s *Session) push(msg []byte, maxBatch int, maxDropped uint64) int {
+// end records why the session ends, once, and wakes its goroutine; it reports
+// whether this was the first reason.
+func (s *Session) end(reason error) bool {
+	if !s.verdict.CompareAndSwap(nil, &reason) {
+		return false
+	}
+	s.poke()
+	return true
+}
+
+func (s *Session) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// share is how many of b's messages are this session's: all but those
+// published before it joined.
+func (s *Session) share(b *sealed) int {
+	if b.seq == s.joinSeq {
+		return len(b.msgs) - s.joinSkip
+	}
+	return len(b.msgs)
+}
+
+// push queues b if the queue has room for all its messages, else drops it. It
+// returns how many messages it dropped and whether the session has dropped
+// maxDropped since it last caught up. It runs under room.pub and holds s.mu
+// only for the ring.
+func (s *Session) push(b *sealed, qlen int, maxDropped uint64) (dropped int, slow bool) {
+	k := s.share(b)
+	if k == 0 {
+		return 0, false
+	}
 	s.mu.Lock()
-	if s.n == len(s.buf) {
-		s.lost++
+	if s.queued+k > qlen {
+		s.lost += uint64(k)
 		lost := s.lost
 		s.mu.Unlock()
-		s.dropped.Add(1)
-		if lost >= maxDropped {
-			return pushSlow
-		}
-		return pushDropped
+		s.dropped.Add(uint64(k))
+		return k, lost >= maxDropped
 	}
 	i := s.head + s.n
-	if i >= len(s.buf) {
-		i -= len(s.buf)
+	if i >= len(s.ring) {
+		i -= len(s.ring)
 	}
-	s.buf[i] = msg
+	s.ring[i] = b
 	s.n++
-	n := s.n
+	s.queued += k
+	first := s.n == 1
 	s.mu.Unlock()
-	if n == 1 || n == maxBatch {
-		return pushWake
+	if first {
+		s.poke()
 	}
-	return pushQueued
+	return 0, false
 }
 
-// queued returns how many messages wait in the queue.
-func (s *Session) queued() int {
+// take returns the oldest queued batch (nil if none) and, when taking it
+// empties the queue after drops, how many were dropped: the session has caught
+// up.
+func (s *Session) take() (b *sealed, lost uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.n
-}
-
-// take moves up to max queued messages to batch. If that empties the queue
-// after drops, the session has caught up: the dropped notice goes last.
-func (s *Session) take(batch [][]byte, max int) [][]byte {
-	s.mu.Lock()
-	k := min(s.n, max)
-	for range k {
-		batch = append(batch, s.buf[s.head])
-		s.buf[s.head] = nil
-		if s.head++; s.head == len(s.buf) {
-			s.head = 0
-		}
+	if s.n == 0 {
+		return nil, 0
 	}
-	s.n -= k
-	var lost uint64
+	b = s.ring[s.head]
+	s.ring[s.head] = nil
+	if s.head++; s.head == len(s.ring) {
+		s.head = 0
+	}
+	s.n--
+	s.queued -= s.share(b)
 	if s.n == 0 && s.lost > 0 {
 		lost, s.lost = s.lost, 0
 	}
-	s.mu.Unlock()
-	if lost > 0 {
-		batch = append(batch, droppedNotice(lost))
-	}
-	return batch
+	return b, lost
 }
 
 // droppedNotice is the system envelope that tells a session how many messages
@@ -136,56 +151,58 @@ func droppedNotice(n uint64) []byte {
 	return append(b, "}}"...)
 }
 
-// run is the session goroutine: wait for a message, wait up to BatchWindow or
-// until MaxBatch are queued, write one batch; repeat until ctx is done.
-func (s *Session) run(ctx context.Context) {
-	defer s.finish(ctx)
-	cfg := &s.hub.cfg
-	timer, batch := s.timer, s.batch
-	defer timer.Stop()
+// run is the session goroutine: write each queued batch as soon as the
+// previous write returns, until the session ends.
+func (s *Session) run() {
+	defer s.finish()
 	for {
-		// Idle: wait for a first message. Wake-ups may be stale; recheck.
-		for s.queued() == 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.wake:
-			}
-		}
-		// Window: wait for more, unless a full batch is already there.
-		if s.queued() < cfg.MaxBatch {
-			timer.Reset(cfg.BatchWindow)
-		window:
-			for s.queued() < cfg.MaxBatch {
-				select {
-				case <-ctx.Done():
-					return
-				case <-timer.C:
-					break window
-				case <-s.wake:
-				}
-			}
-			timer.Stop()
-		}
-		if ctx.Err() != nil {
+		b, lost := s.take()
+		if s.verdict.Load() != nil {
 			return
 		}
-		batch = s.take(batch[:0], cfg.MaxBatch)
-		err := s.sink.WriteBatch(ctx, batch)
-		clear(batch) // drop references to the messages
-		if err != nil {
-			s.hub.remove(s, fmt.Errorf("hub: session %q: write: %w", s.id, err))
+		if b == nil {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-s.wake: // may be stale; look again
+			}
+			continue
+		}
+		if b.seq == s.joinSeq && s.joinSkip > 0 { // the batch open at Join: only what came after
+			b = newSealed(b.msgs[s.joinSkip:], b.seq)
+		}
+		if !s.write(b) {
+			return
+		}
+		if lost > 0 && !s.write(newSealed([][]byte{droppedNotice(lost)}, 0)) {
 			return
 		}
 	}
 }
 
+// write calls the sink, under the watchdog's eye. It reports whether the
+// session goes on.
+func (s *Session) write(b *sealed) bool {
+	s.writing.Store(s.hub.epoch.Load() + 1)
+	err := s.sink.WriteBatch(s.ctx, Batch{b})
+	s.writing.Store(0)
+	if err != nil {
+		s.hub.remove(s, fmt.Errorf("hub: session %q: write: %w", s.id, err))
+		return false
+	}
+	return true
+}
+
 // finish runs as the goroutine returns: the sink will not be called again.
-func (s *Session) finish(ctx context.Context) {
+func (s *Session) finish() {
 	s.exited.Store(true)
-	<-ctx.Done() // whoever ended the session cancels right after marking it gone
-	if cause := context.Cause(ctx); s.onGone != nil && !errors.Is(cause, errLeft) {
-		s.onGone(cause)
+	s.cancel()
+	h := s.hub
+	h.mu.Lock()
+	delete(h.live, s)
+	h.mu.Unlock()
+	if reason := *s.verdict.Load(); s.onGone != nil && !errors.Is(reason, errLeft) {
+		s.onGone(reason)
 	}
 	close(s.done)
 }

@@ -54,7 +54,7 @@ func texts(t *testing.T, msgs [][]byte) []string {
 
 type discard struct{}
 
-func (discard) WriteBatch(context.Context, [][]byte) error { return nil }
+func (discard) WriteBatch(context.Context, hub.Batch) error { return nil }
 
 func apiCalls(t *testing.T, js jetstream.JetStream) uint64 {
 	t.Helper()
