@@ -19,6 +19,7 @@ import (
 type chatClient struct {
 	conn *websocket.Conn
 	got  chan room.Envelope
+	end  error // why reading stopped; set before got is closed
 }
 
 func dialRoom(t *testing.T, n *node, id, token, after string) *chatClient {
@@ -38,6 +39,7 @@ func dialRoom(t *testing.T, n *node, id, token, after string) *chatClient {
 		for {
 			_, data, err := conn.Read(context.Background())
 			if err != nil {
+				c.end = err
 				close(c.got)
 				return
 			}
@@ -418,6 +420,9 @@ func TestBanKicksAcrossNodes(t *testing.T) {
 			select {
 			case _, ok := <-c.got:
 				if !ok {
+					if code := websocket.CloseStatus(c.end); code != client.CloseKicked {
+						t.Fatalf("%s was closed with %v, want 4001 (kicked: do not reconnect)", what, c.end)
+					}
 					return
 				}
 			case <-deadline:

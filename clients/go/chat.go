@@ -276,6 +276,30 @@ func CloseReason(err error) (websocket.StatusCode, string) {
 	return -1, ""
 }
 
+// Close codes the server ends a chat with, besides the standard ones
+// (1001 going away: the server is shutting down).
+const (
+	// CloseKicked: a moderator removed the user from the room, or a ban. Do not
+	// reconnect.
+	CloseKicked websocket.StatusCode = 4001
+	// CloseTooSlow: the connection fell behind the room (messages were dropped
+	// for it) and was cut off. Reconnect after LastID.
+	CloseTooSlow websocket.StatusCode = 4002
+)
+
+// Reconnect tells whether a chat whose reading ended with err should be dialled
+// again, after LastID: yes when the connection was lost or the server asks for
+// it (CloseTooSlow; 1001 going away; 1011, 1012, 1013), no after a kick or ban
+// (CloseKicked), a policy violation (1008) or a normal closure.
+func Reconnect(err error) bool {
+	code, _ := CloseReason(err)
+	switch code {
+	case CloseKicked, websocket.StatusPolicyViolation, websocket.StatusNormalClosure:
+		return false
+	}
+	return true
+}
+
 // DecodeFrame decodes a frame: a JSON array of envelopes.
 func DecodeFrame(frame []byte) ([]Envelope, error) {
 	frame = bytes.TrimSpace(frame)

@@ -129,8 +129,19 @@ func (r *fakeRoom) serve(w http.ResponseWriter, req *http.Request) {
 			reply = frameOf(r.envelope("chat", from, ChatBody{Text: "other"}), errorEnvelope("duplicate", "said already"))
 		case body.Text == "kick":
 			r.mu.Unlock()
-			_ = conn.Close(websocket.StatusPolicyViolation, "removed from the room by a moderator")
+			_ = conn.Close(CloseKicked, "removed from the room by a moderator")
 			return
+		case body.Text == "lag": // as if this connection fell behind
+			r.mu.Unlock()
+			_ = conn.Close(CloseTooSlow, "too slow")
+			return
+		case body.Text == "restart":
+			r.mu.Unlock()
+			_ = conn.Close(websocket.StatusGoingAway, "the server is shutting down")
+			return
+		case body.Text == "drop":
+			r.mu.Unlock()
+			return // no close frame: a lost connection
 		}
 		if reply != nil {
 			r.mu.Unlock()
@@ -305,11 +316,43 @@ func TestChatClosedByServer(t *testing.T) {
 	}
 	_, err := c.Next(ctx)
 	code, reason := CloseReason(err)
-	if code != websocket.StatusPolicyViolation || reason != "removed from the room by a moderator" {
+	if code != CloseKicked || reason != "removed from the room by a moderator" {
 		t.Fatalf("after a kick: %v (close %d %q)", err, code, reason)
+	}
+	if Reconnect(err) {
+		t.Error("Reconnect after a kick")
 	}
 	if code, _ := CloseReason(errors.New("other")); code != -1 {
 		t.Errorf("CloseReason of a plain error = %d", code)
+	}
+}
+
+// A connection cut off for being slow, one the server closes as it shuts
+// down, and one lost without a close frame are dialled again; a kick is not.
+func TestReconnectByCloseCode(t *testing.T) {
+	_, srv := newFakeRoom(t)
+	ctx := chatContext(t)
+	for _, c := range []struct {
+		text string
+		code websocket.StatusCode
+		want bool
+	}{
+		{"lag", CloseTooSlow, true},
+		{"restart", websocket.StatusGoingAway, true},
+		{"drop", -1, true},
+		{"kick", CloseKicked, false},
+	} {
+		conn := dialFake(t, srv, "good", "")
+		if err := conn.SendChat(ctx, c.text); err != nil {
+			t.Fatal(err)
+		}
+		_, err := conn.Next(ctx)
+		if code, _ := CloseReason(err); code != c.code || err == nil {
+			t.Errorf("%s: %v (close %d), want close %d", c.text, err, code, c.code)
+		}
+		if got := Reconnect(err); got != c.want {
+			t.Errorf("%s: Reconnect(%v) = %v, want %v", c.text, err, got, c.want)
+		}
 	}
 }
 

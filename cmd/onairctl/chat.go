@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
-
 	client "github.com/onair-live/onair/clients/go"
 )
 
@@ -218,8 +216,9 @@ func (s *chatSession) answered1() {
 }
 
 // receive prints the room's messages until ctx ends or the server closes the
-// socket for a reason (a kick, a ban); a lost connection is dialled again
-// after the last message seen.
+// socket for good (a kick, a ban); a lost connection, a server going away or a
+// session cut off for being too slow is dialled again after the last message
+// seen.
 func (s *chatSession) receive(ctx context.Context) error {
 	conn := s.current()
 	for {
@@ -237,7 +236,8 @@ func (s *chatSession) receive(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		default:
-			if code, reason := client.CloseReason(err); code == websocket.StatusPolicyViolation || code == websocket.StatusNormalClosure {
+			if !client.Reconnect(err) { // kicked or banned
+				_, reason := client.CloseReason(err)
 				return fmt.Errorf("the server closed the chat: %s", reason)
 			}
 			fmt.Fprintf(s.stderr, "! connection lost (%v); reconnecting\n", err)
