@@ -16,6 +16,7 @@ import (
 	"github.com/onair-live/onair/economy"
 	"github.com/onair-live/onair/economy/board"
 	"github.com/onair-live/onair/economy/gift"
+	"github.com/onair-live/onair/economy/redpacket"
 	"github.com/onair-live/onair/economy/settings"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
@@ -87,6 +88,11 @@ var statusTable = []struct {
 	{gift.ErrBadRequest, http.StatusBadRequest, "Bad request", ""},
 	{settings.ErrInvalid, http.StatusBadRequest, "Invalid terms", ""},
 	{board.ErrBadBoard, http.StatusBadRequest, "Bad request", ""},
+	{redpacket.ErrNotFound, http.StatusNotFound, "No such red packet", ""},
+	{redpacket.ErrEmpty, http.StatusConflict, "Red packet empty", ""},
+	{redpacket.ErrAlreadyGrabbed, http.StatusConflict, "Already grabbed", ""},
+	{redpacket.ErrExpired, http.StatusGone, "Red packet expired", ""},
+	{redpacket.ErrInvalid, http.StatusBadRequest, "Bad request", ""},
 	{ErrBadRequest, http.StatusBadRequest, "Bad request", ""},
 	{room.ErrBadMessage, http.StatusBadRequest, "Bad request", ""},
 	{ErrWrongKey, http.StatusForbidden, "Stream key rejected", ""},

@@ -57,6 +57,8 @@ type Deps struct {
 	Voice Voice
 	// Review is the queue of held chat messages.
 	Review Review
+	// RedPackets drops and grabs red packets in rooms.
+	RedPackets RedPackets
 	// Fanout, when set, adds the chat fan-out's totals to /metrics.
 	Fanout Fanout
 	// Economy serves gifts, wallets, the economy's terms and leaderboards.
@@ -209,6 +211,7 @@ func New(cfg Config, d Deps) *Server {
 		s.economyRoutes(api)
 	}
 	s.voiceRoutes(api, d.Voice)
+	s.redPacketRoutes(api, d.RedPackets)
 	if d.Reports != nil {
 		api.POST("/reports", s.report, require(store.RoleViewer))
 		api.GET("/admin/reports", s.listReports, require(store.RoleAdmin))

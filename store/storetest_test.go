@@ -58,6 +58,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"EconomyTerms", testEconomyTerms},
 		{"DirectMessages", testDirectMessages},
 		{"VoiceClips", testVoiceClips},
+		{"RedPackets", testRedPackets},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"ContextCanceled", testContextCanceled},

@@ -27,6 +27,7 @@
 //                 "Report room" lands in moderation too (lastAction "report_room")
 //   likes         the like button: {total, sent, pending, taps, hearts} (see likes.js)
 //   gifts         the gift bar, effects and leaderboard (see gifts.js)
+//   redpackets    red packets: {cards, created, lastResult, lastCoins, lastError} (see redpacket.js)
 
 import { api, displayName, fetchMe, loginURL, setFollowing } from './api.js';
 import {
@@ -49,6 +50,7 @@ import {
 } from './common.js';
 import { mountChat } from './chat.js';
 import { mountLikes } from './likes.js';
+import { mountRedPackets } from './redpacket.js';
 import { mountGifts } from './gifts.js';
 import { reasonForm, report } from './moderation.js';
 import { RoomChannel } from './room-channel.js';
@@ -490,12 +492,14 @@ fetchMe().then(({ user }) => {
 loadRoomInfo();
 let likes = null;
 const gifts = room ? mountGifts({ bar: $('gift-bar'), fx: $('gift-fx'), board: $('leaderboard'), room, state }) : null;
+const packets = room ? mountRedPackets({ button: $('redpacket'), tray: $('redpackets'), fx: $('redpacket-fx'), room, state, loggedIn: () => (userKnown ? !!state.user : null) }) : null;
 const chat = mountChat($('chat'), {
   room, overlay: $('danmaku'), state, onLike: (n) => likes && likes.receive(n),
   onEnvelope: (env, first) => {
     // History replays old gifts: their effects are over; only recent ones
     // play (a transport switch delivers the newest in a history frame).
     if (env.type === 'gift' && gifts && (!first || Date.now() - Number(env.ts) < 5000)) gifts.receive(env);
+    if (env.type.startsWith('redpacket') && packets) packets.receive(env); // history too: cards of open packets
   },
 });
 likes = mountLikes(ui.like, ui.hearts, {

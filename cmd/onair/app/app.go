@@ -17,6 +17,7 @@ import (
 
 	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/clients/web"
+	"github.com/onair-live/onair/economy/redpacket"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/room/natsbus"
@@ -43,6 +44,8 @@ type App struct {
 	sfu       *sfu.SFU
 	edge      *signaling.Server
 	ln        net.Listener
+	// packets drops and grabs red packets; its sweeper runs from Run.
+	packets *redpacket.Service
 }
 
 // New builds the node bottom-up; on error nothing is left running.
@@ -108,6 +111,9 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	}
 	econ := moneyEdge{m: a.money, db: a.db}
 	chat.Gifts = econ
+	if a.packets, err = newRedPackets(a.db, a.money.ledger, log); err != nil {
+		return nil, err
+	}
 	relay := natsbus.NewRelay(a.bus.conn, js, a.hub)
 	dms := &room.DMs{Store: dmStore{a.db}, Bus: a.bus.conn, Limiter: a.hot, IsBlocked: func(err error) bool { return errors.Is(err, store.ErrBlocked) }}
 	voiceMessages, err := newVoice(cfg, a.db, log, chat, dms)
@@ -121,6 +127,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		Moderation:  a.db,
 		Review:      rev,
 		Economy:     econ,
+		RedPackets:  a.packets,
 		Fanout:      a.hub,
 		Kicker:      natsbus.NewKicks(a.bus.conn),
 		Reports:     a.db,
@@ -153,6 +160,7 @@ func (a *App) SFU() *sfu.SFU { return a.sfu }
 // Run serves until ctx ends, then shuts down in reverse order of construction.
 func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
+	a.packets.Start() // stopped by close
 	g.Go(func() error { return a.edge.Serve(a.ln) })
 	g.Go(func() error { a.stage.renew(gctx, a.sfu); return nil })
 	g.Go(func() error { a.purgeRevoked(gctx); return nil })
@@ -184,6 +192,9 @@ func (a *App) close() {
 	}
 	if a.sfu != nil {
 		_ = a.sfu.Close()
+	}
+	if a.packets != nil {
+		_ = a.packets.Close() // before the ledger it posts to
 	}
 	if a.money != nil {
 		a.money.close() // the ledger commits what is queued; the relay publishes it
