@@ -22,7 +22,7 @@
 //   board     [{rank, name, score}] of the leaderboard shown; period
 
 import { api, fetchMe, loginURL } from './api.js';
-import { errorMessage, fmtCount, h, setText } from './common.js';
+import { errorMessage, fmtCount, h, randomKey, setText } from './common.js';
 
 const COUNTS = [1, 10, 66, 99, 520];
 const BANNER_MS = 4000;
@@ -31,9 +31,6 @@ const MAX_BANNERS = 3;
 const BOARD_REFRESH_MS = 20_000;
 const PERIODS = [['broadcast', 'This live'], ['day', 'Today'], ['week', 'This week']];
 
-function newKey() {
-  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
 
 /**
  * mountGifts({bar, fx, board, room, state}): bar, fx (an empty layer over the
@@ -74,7 +71,7 @@ export function mountGifts({ bar, fx, board, room, state }) {
       return;
     }
     const n = Number(count.value) || 1;
-    const body = { gift: item.id, count: n, idempotency_key: newKey() };
+    const body = { gift: item.id, count: n, idempotency_key: randomKey(32) };
     btn.disabled = true;
     try {
       for (let attempt = 0; ; attempt++) {
@@ -214,6 +211,14 @@ export function mountGifts({ bar, fx, board, room, state }) {
   loadBoard();
 
   return {
+    /** Reads the balance again (coins moved elsewhere: a red packet). */
+    refreshCoins() {
+      if (!loggedIn) return;
+      api('/api/wallet').then((w) => {
+        gifts.coins = Number(w?.coins) || 0;
+        showCoins();
+      }, () => {});
+    },
     /** A `gift` envelope of the room: show its effect, refresh the board soon. */
     receive(env) {
       const g = env && env.body && typeof env.body === 'object' ? env.body : null;

@@ -20,16 +20,13 @@
 //   lastError  the last refusal shown, or null
 
 import { api, loginURL } from './api.js';
-import { errorMessage, fmtCount, h, setText } from './common.js';
+import { errorMessage, fmtCount, h, randomKey, setText } from './common.js';
 
 const OPEN_MS = 2600; // how long the opened envelope stays
 const ENDED_MS = 6000; // how long a closed card stays
 const MAX_CARDS = 12;
 const MAX_WINNERS = 3; // names shown on a card
 
-function newKey() {
-  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}
 
 function fmtLeft(ms) {
   const s = Math.max(0, Math.ceil(ms / 1000));
@@ -106,7 +103,7 @@ export function mountRedPackets({ button, tray, fx, room, state, loggedIn }) {
       say(`${c} coins cannot fill ${n} shares: each share is at least 1 coin.`);
       return;
     }
-    if (!pending || pending.coins !== c || pending.shares !== n) pending = { coins: c, shares: n, key: newKey() };
+    if (!pending || pending.coins !== c || pending.shares !== n) pending = { coins: c, shares: n, key: randomKey(32) };
     const body = { coins: c, shares: n, idempotency_key: pending.key };
     drop.disabled = true;
     try {

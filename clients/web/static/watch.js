@@ -500,6 +500,8 @@ const chat = mountChat($('chat'), {
     // play (a transport switch delivers the newest in a history frame).
     if (env.type === 'gift' && gifts && (!first || Date.now() - Number(env.ts) < 5000)) gifts.receive(env);
     if (env.type.startsWith('redpacket') && packets) packets.receive(env); // history too: cards of open packets
+    // A packet dropped or grabbed by me moved my coins: the gift bar shows them.
+    if (gifts && !first && env.type.startsWith('redpacket') && state.user && (env.from?.name === state.user || env.body?.user?.name === state.user)) gifts.refreshCoins();
   },
 });
 likes = mountLikes(ui.like, ui.hearts, {
