@@ -34,8 +34,9 @@ func pressButton(t *testing.T, tab context.Context, sel string) (release func())
 
 // record holds the record button sel for d from the moment the microphone
 // is open (the recorder's state, read by stateOf, says "recording"), calling
-// during halfway.
-func record(t *testing.T, tab context.Context, sel, stateOf string, d time.Duration, during func()) {
+// during halfway, and returns how long it was held from then: on a loaded
+// machine, during or the release can take longer than planned.
+func record(t *testing.T, tab context.Context, sel, stateOf string, d time.Duration, during func()) time.Duration {
 	t.Helper()
 	release := pressButton(t, tab, sel)
 	browsertest.WaitState(t, tab, stateOf, func(s map[string]any) bool { return s["status"] == "recording" }, 10*time.Second)
@@ -46,6 +47,13 @@ func record(t *testing.T, tab context.Context, sel, stateOf string, d time.Durat
 	}
 	time.Sleep(d - time.Since(start))
 	release()
+	return time.Since(start)
+}
+
+// aboutAsLong: a clip of ms lasts as long as the button was held, give or
+// take what opening and closing the recorder costs.
+func aboutAsLong(ms float64, held time.Duration) bool {
+	return math.Abs(ms-float64(held.Milliseconds())) < 450
 }
 
 // label is how voice.js writes a clip's length: whole seconds, at least 1.
@@ -93,7 +101,7 @@ func TestVoiceBrowser(t *testing.T) {
 		t.Error("an anonymous viewer sees the record button")
 	}
 
-	record(t, a, "#chat-voice", "window.state.chat.voice", 2*time.Second, func() { browsertest.Screenshot(t, a, "voice-watch-recording") })
+	held := record(t, a, "#chat-voice", "window.state.chat.voice", 2*time.Second, func() { browsertest.Screenshot(t, a, "voice-watch-recording") })
 	st := browsertest.WaitState(t, a, "window.state.chat.voice", func(s map[string]any) bool {
 		return num(s, "sent") == 1 || s["lastError"] != nil
 	}, 30*time.Second)
@@ -102,16 +110,16 @@ func TestVoiceBrowser(t *testing.T) {
 	}
 	st = browsertest.WaitState(t, b, "window.state.chat", func(s map[string]any) bool { return s["lastVoice"] != nil }, 15*time.Second)
 	lv := st["lastVoice"].(map[string]any)
-	t.Logf("B got %v", lv)
-	if ms := num(lv, "durationMs"); ms < 1700 || ms > 2600 {
-		t.Errorf("held for 2 s, the server says the clip lasts %v ms", ms)
+	t.Logf("held %v; B got %v", held, lv)
+	if ms := num(lv, "durationMs"); !aboutAsLong(ms, held) {
+		t.Errorf("held for %v, the server says the clip lasts %v ms", held, ms)
 	}
 	au := browsertest.WaitState(t, b, audioState("#chat-list li.is-voice"), func(s map[string]any) bool {
 		return s["found"] == true && (num(s, "duration") > 0 || num(s, "error") != 0)
 	}, 15*time.Second)
 	t.Logf("B's <audio>: %v", au)
-	if d := num(au, "duration"); num(au, "error") != 0 || math.Abs(d-num(lv, "durationMs")/1000) > 0.25 || d < 1.7 || d > 2.6 {
-		t.Fatalf("B's player: %v; want about 2 s, as the server said (%v ms)", au, lv["durationMs"])
+	if d := num(au, "duration"); num(au, "error") != 0 || math.Abs(d-num(lv, "durationMs")/1000) > 0.25 || !aboutAsLong(d*1000, held) {
+		t.Fatalf("B's player: %v; want about %v, as the server said (%v ms)", au, held, lv["durationMs"])
 	}
 	if au["src"] != "/api/voice/"+browsertest.Str(lv, "id") || au["label"] != label(num(lv, "durationMs")) {
 		t.Errorf("B's player %v", au)
@@ -134,7 +142,7 @@ func TestVoiceBrowser(t *testing.T) {
 		v, _ := s["voice"].(map[string]any)
 		return s["open"] == "hearer" && s["loading"] == false && v["status"] == "idle"
 	}, 20*time.Second)
-	record(t, a, "#dm-voice", "window.state.voice", 1500*time.Millisecond, nil)
+	held = record(t, a, "#dm-voice", "window.state.voice", 1500*time.Millisecond, nil)
 	st = browsertest.WaitState(t, h, dmState, func(s map[string]any) bool { return s["lastVoice"] != "" }, 30*time.Second)
 	if v := browsertest.Eval[map[string]any](t, a, "window.state.voice"); v["lastError"] != nil || num(v, "sent") != 1 {
 		t.Fatalf("A's recorder on /messages: %v", v)
@@ -142,8 +150,8 @@ func TestVoiceBrowser(t *testing.T) {
 	au = browsertest.WaitState(t, h, audioState("#dm-messages .dm-msg"), func(s map[string]any) bool {
 		return s["found"] == true && (num(s, "duration") > 0 || num(s, "error") != 0)
 	}, 15*time.Second)
-	if d := num(au, "duration"); num(au, "error") != 0 || d < 1.2 || d > 2.1 {
-		t.Fatalf("the DM player: %v; want about 1.5 s", au)
+	if d := num(au, "duration"); num(au, "error") != 0 || !aboutAsLong(d*1000, held) {
+		t.Fatalf("the DM player: %v; want about %v", au, held)
 	}
 	convs, _ := st["conversations"].([]any)
 	if first, _ := firstConv(convs); first["last"] != "Voice message ("+browsertest.Str(au, "label")+")" {

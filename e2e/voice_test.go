@@ -223,6 +223,27 @@ func TestVoiceMessageInRoom(t *testing.T) {
 			}
 		})
 	}
+	// Without a Content-Length (chunked), the size is found while reading.
+	var form bytes.Buffer
+	w := multipart.NewWriter(&form)
+	fw, _ := w.CreateFormFile("audio", "voice.amr")
+	_, _ = fw.Write(big)
+	_ = w.Close()
+	req, _ := http.NewRequest("POST", n.base+"/api/voice?room=lounge", io.MultiReader(&form)) // a reader of unknown length
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 || req.ContentLength != 0 || !strings.Contains(string(b), "too big: more than 1 MiB, the limit is 1 MiB") {
+		t.Fatalf("a chunked upload of 1.3 MiB: %d %s", resp.StatusCode, b)
+	}
+	if f, r := voiceState(t, n); f != files || r != rows {
+		t.Fatalf("the chunked upload left %d files and %d rows, want %d and %d", f, r, files, rows)
+	}
 	if status, _, _ := do(t, "POST", n.base+"/api/voice?room=lounge", "audio/amr", string(nb), "Authorization", "Bearer "+token); status != 415 {
 		t.Fatalf("a bare body instead of a form: %d", status)
 	}

@@ -108,7 +108,8 @@ func (h voiceAPI) upload(c echo.Context) error {
 	if err != nil {
 		return h.problem(c, err)
 	}
-	clip, err := h.v.Upload(ctx, voice.Upload{Owner: me.ID, Scope: scope, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type"), Body: part})
+	clip, err := h.v.Upload(ctx, voice.Upload{Owner: me.ID, Scope: scope, Filename: part.FileName(), ContentType: part.Header.Get("Content-Type"),
+		Body: tooBigReader{part}})
 	if err != nil {
 		return h.problem(c, err)
 	}
@@ -178,6 +179,19 @@ func audioPart(r *http.Request) (*multipart.Part, error) {
 			return p, nil
 		}
 	}
+}
+
+// tooBigReader says a body cut by http.MaxBytesReader is too big in voice's
+// terms.
+type tooBigReader struct{ r io.Reader }
+
+func (t tooBigReader) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		err = fmt.Errorf("%w: %w", voice.ErrTooBig, err)
+	}
+	return n, err
 }
 
 // get serves GET /api/voice/{id}: the clip as audio/ogg, with range requests,

@@ -196,10 +196,10 @@ func (s *Service) receive(up Upload, path string) (Kind, error) {
 }
 
 // readError words a body that could not be read: one the edge cut for its
-// size is too big; anything else is the client's connection.
+// size (it says so with ErrTooBig) is too big; anything else is the client's
+// connection.
 func (s *Service) readError(err error) error {
-	var mb interface{ Limit() int64 } // *http.MaxBytesError, without importing net/http
-	if errors.As(err, &mb) || errors.Is(err, ErrTooBig) {
+	if errors.Is(err, ErrTooBig) {
 		return TooBig(s.cfg.MaxBytes+1, s.cfg.MaxBytes)
 	}
 	return fmt.Errorf("voice: reading the upload: %w", err)
