@@ -16,8 +16,10 @@ import (
 	"github.com/onair-live/onair/economy"
 	"github.com/onair-live/onair/economy/board"
 	"github.com/onair-live/onair/economy/gift"
+	"github.com/onair-live/onair/economy/payment"
 	"github.com/onair-live/onair/economy/redpacket"
 	"github.com/onair-live/onair/economy/settings"
+	"github.com/onair-live/onair/economy/wallet"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/sfu"
 	"github.com/onair-live/onair/store"
@@ -81,6 +83,27 @@ var statusTable = []struct {
 	{room.ErrEmpty, http.StatusBadRequest, "Empty message", ""},
 	{room.ErrTooLong, http.StatusBadRequest, "Message too long", ""},
 	{room.ErrSlowDown, http.StatusTooManyRequests, "Slow down", ""},
+	{payment.ErrBadSignature, http.StatusUnauthorized, "Bad signature", ""},
+	{payment.ErrStaleTimestamp, http.StatusBadRequest, "Stale callback", ""},
+	{payment.ErrFutureTimestamp, http.StatusBadRequest, "Callback from the future", ""},
+	{payment.ErrMalformed, http.StatusBadRequest, "Malformed callback", ""},
+	{payment.ErrReplay, http.StatusConflict, "Callback already taken", ""},
+	{payment.ErrUnknownOrder, http.StatusNotFound, "Unknown order", ""},
+	{payment.ErrOrderMismatch, http.StatusConflict, "Order mismatch", ""},
+	{payment.ErrAmountMismatch, http.StatusConflict, "Amount mismatch", ""},
+	{payment.ErrCurrencyMismatch, http.StatusConflict, "Currency mismatch", ""},
+	{payment.ErrBadTransition, http.StatusConflict, "Order state conflict", ""},
+	{payment.ErrBadToken, http.StatusNotFound, "Checkout expired", ""},
+	{wallet.ErrBadRequest, http.StatusBadRequest, "Bad request", ""},
+	{wallet.ErrUnknownPackage, http.StatusBadRequest, "Unknown package", ""},
+	{wallet.ErrUnknownProvider, http.StatusNotFound, "Unknown payment provider", ""},
+	{wallet.ErrNotFound, http.StatusNotFound, "Not found", ""},
+	{wallet.ErrKeyReused, http.StatusConflict, "Idempotency key reused", ""},
+	{wallet.ErrBelowMinimum, http.StatusBadRequest, "Below the minimum", ""},
+	{wallet.ErrDailyLimit, http.StatusConflict, "Daily limit reached", ""},
+	{wallet.ErrDecided, http.StatusConflict, "Already decided", ""},
+	{wallet.ErrStale, http.StatusConflict, "Order changed", ""},
+	{wallet.ErrCoinsSpent, http.StatusConflict, "Coins already spent", ""},
 	{economy.ErrInsufficientFunds, http.StatusPaymentRequired, "Not enough coins", ""},
 	{economy.ErrKeyReused, http.StatusConflict, "Idempotency key reused", "this idempotency_key was used for a different request; use a new key for a new request"},
 	{economy.ErrInvalid, http.StatusBadRequest, "Invalid transaction", ""},
@@ -112,18 +135,9 @@ func writeProblem(c echo.Context, err error) error {
 			p.Detail = m
 		}
 	default:
-		matched := false
-		for _, row := range statusTable {
-			if errors.Is(err, row.err) {
-				p.Status, p.Title, p.Detail = row.status, row.title, humanize(err)
-				if row.detail != "" && err.Error() == row.err.Error() {
-					p.Detail = row.detail // the bare sentinel says too little
-				}
-				matched = true
-				break
-			}
-		}
-		if !matched {
+		if row, ok := lookup(err); ok {
+			p = row
+		} else {
 			c.Logger().Error(err)
 		}
 	}
@@ -146,6 +160,20 @@ func writeProblem(c echo.Context, err error) error {
 	return c.Blob(p.Status, "application/problem+json", body)
 }
 
+// lookup is err's problem by the first row of statusTable it matches.
+func lookup(err error) (problem, bool) {
+	for _, row := range statusTable {
+		if errors.Is(err, row.err) {
+			p := problem{Status: row.status, Title: row.title, Detail: humanize(err)}
+			if row.detail != "" && err.Error() == row.err.Error() {
+				p.Detail = row.detail // the bare sentinel says too little
+			}
+			return p, true
+		}
+	}
+	return problem{}, false
+}
+
 // humanize drops the package prefixes that Go errors carry ("sfu: ", "room: "
 // at the start of the message or of a wrapped part), which mean nothing to a
 // person reading the problem detail.
@@ -153,4 +181,4 @@ func humanize(err error) string {
 	return packagePrefix.ReplaceAllString(err.Error(), "$1")
 }
 
-var packagePrefix = regexp.MustCompile(`(^|: )(?:sfu|room|account|store|natsbus): `)
+var packagePrefix = regexp.MustCompile(`(^|: )(?:sfu|room|account|store|natsbus|economy|payment|wallet): `)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onair-live/onair/economy/payment"
 	"github.com/onair-live/onair/sfu"
 )
 
@@ -32,6 +33,10 @@ type noReview struct{ Review }
 
 type noEconomy struct{ Economy }
 
+type noWallet struct{ Wallet }
+
+func (noWallet) Dev() *payment.Dev { return nil }
+
 type noReports struct{ reportQueue }
 
 type noVoice struct{ Voice }
@@ -43,7 +48,7 @@ func (noMedia) ICEServers() []sfu.ICEServer { return nil }
 // Every /api route is documented in openapi.json with its method, and every
 // documented operation is routed.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Messages: noMessages{}, Review: noReview{}, Economy: noEconomy{}, Voice: noVoice{}, RedPackets: noRedPackets{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Messages: noMessages{}, Review: noReview{}, Economy: noEconomy{}, Wallet: noWallet{}, Voice: noVoice{}, RedPackets: noRedPackets{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
@@ -65,7 +70,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			continue
 		}
 		p := r.Path
-		for _, param := range []string{"room", "name", "id"} {
+		for _, param := range []string{"room", "name", "id", "provider"} {
 			p = strings.ReplaceAll(p, ":"+param, "{"+param+"}")
 		}
 		routed[r.Method+" "+p] = true

@@ -63,6 +63,8 @@ type Deps struct {
 	Fanout Fanout
 	// Economy serves gifts, wallets, the economy's terms and leaderboards.
 	Economy Economy
+	// Wallet serves recharges, payment callbacks and withdrawals.
+	Wallet Wallet
 	// Reports is the report queue; ReportLimit keeps a user from flooding it.
 	Reports     Reports
 	ReportLimit ReportLimiter
@@ -212,6 +214,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s.voiceRoutes(api, d.Voice)
 	s.redPacketRoutes(api, d.RedPackets)
+	s.walletRoutes(e, api, d.Wallet)
 	if d.Reports != nil {
 		api.POST("/reports", s.report, require(store.RoleViewer))
 		api.GET("/admin/reports", s.listReports, require(store.RoleAdmin))
@@ -242,6 +245,8 @@ func pages(e *echo.Echo, files fs.FS) {
 	e.GET("/", html("lobby.html", false))
 	e.GET("/login", html("login.html", false))
 	e.GET("/messages", html("messages.html", false))
+	e.GET("/wallet", html("wallet.html", false))
+	e.GET("/earnings", html("earnings.html", false))
 	e.GET("/studio/:room", html("studio.html", true))
 	e.GET("/watch/:room", html("watch.html", true))
 	if static, err := fs.Sub(files, "static"); err == nil {

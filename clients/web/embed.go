@@ -10,6 +10,9 @@
 //	                                 room title, viewers and Follow
 //	messages.html    /messages:      private messages: conversations with unread counts, history,
 //	                                 sending, blocking, live over GET /ws/me
+//	wallet.html      /wallet:        coins: balance, recharge packages (checkout with the payment provider), orders,
+//	                                 coin history with "load more"
+//	earnings.html    /earnings:      a streamer's earnings, the withdrawal form with its terms, the requests
 //	static/common.js shared helpers: WHIP/WHEP exchange, problem+json, ice-server Link headers, stats,
 //	                 formatting and DOM helpers; it adds inbox.js to every page with a top bar
 //	static/api.js    the REST API: JSON requests with the session cookie, the current user, the
@@ -20,6 +23,9 @@
 //	                 panel and the danmaku overlay that both pages use
 //	static/inbox.js  the top bar's "Messages" link with the unread count, and GET /ws/me shared by a page
 //	static/messages.js the messages page
+//	static/wallet.js the wallet page, and the money formatting, ledger lines and paged lists that
+//	                 earnings.js shares with it
+//	static/earnings.js the earnings page
 //
 // The studio and watch pages read the room from location.pathname, so the
 // server serves the same HTML for every room, and the assets under /static/.
@@ -30,11 +36,12 @@ import (
 	"io/fs"
 )
 
-//go:embed lobby.html login.html messages.html studio.html watch.html static
+//go:embed lobby.html login.html messages.html studio.html watch.html wallet.html earnings.html static
 var files embed.FS
 
 // FS holds the pages at its top (lobby.html, login.html, messages.html,
 // studio.html, watch.html) and the assets under static/. The server serves
 // static/ at /static/, lobby.html at /, login.html at /login, messages.html at
-// /messages, and the other two at /studio/{room} and /watch/{room}.
+// /messages, wallet.html at /wallet, earnings.html at /earnings, and studio.html
+// and watch.html at /studio/{room} and /watch/{room}.
 var FS fs.FS = files

@@ -520,6 +520,26 @@ export function setPill(pill, status, label) {
 }
 
 // ---------------------------------------------------------------------------
+// Every page's top bar: "Wallet", for logged-in users
+
+/** Adds "Wallet" to the top bar, before Messages and the account area, once the user is known. */
+async function mountTopbarWallet(fetchMe) {
+  const bar = document.querySelector('header.topbar');
+  const { user } = await fetchMe();
+  if (!bar || !user || bar.querySelector('.topbar-wallet')) return;
+  const link = h('a', { class: 'topbar-wallet', href: '/wallet', id: 'topbar-wallet', title: 'Wallet: coins and recharge' },
+    h('span', { class: 'coin', 'aria-hidden': 'true' }, '🪙'), h('span', { class: 'topbar-wallet-label' }, 'Wallet'));
+  if (location.pathname === '/wallet' || location.pathname === '/earnings') link.setAttribute('aria-current', 'page');
+  bar.insertBefore(link, bar.querySelector('.topbar-messages') || bar.querySelector('.account'));
+}
+
+if (typeof document !== 'undefined' && document.querySelector('header.topbar')) {
+  import('./api.js').then((api) => mountTopbarWallet(api.fetchMe)).catch(() => {
+    /* no link: the page works without it */
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Every page's top bar: "Messages" with the unread count, for logged-in users
 
 // Loaded after this module (and the page's own ones) have run: inbox.js needs

@@ -41,6 +41,7 @@ type App struct {
 	// stopKicks ends this node's subscription to kicks.
 	stopKicks func()
 	words     *natsbus.Words
+	wallet    walletEdge // recharges and withdrawals; its reconciler runs in Run
 	sfu       *sfu.SFU
 	edge      *signaling.Server
 	ln        net.Listener
@@ -110,6 +111,9 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		return nil, err
 	}
 	econ := moneyEdge{m: a.money, db: a.db}
+	if a.wallet, err = newWallet(cfg, a.db, a.money.ledger, log); err != nil {
+		return nil, err
+	}
 	chat.Gifts = econ
 	if a.packets, err = newRedPackets(a.db, a.money.ledger, log); err != nil {
 		return nil, err
@@ -127,6 +131,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 		Moderation:  a.db,
 		Review:      rev,
 		Economy:     econ,
+		Wallet:      a.wallet,
 		RedPackets:  a.packets,
 		Fanout:      a.hub,
 		Kicker:      natsbus.NewKicks(a.bus.conn),
@@ -165,6 +170,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { a.stage.renew(gctx, a.sfu); return nil })
 	g.Go(func() error { a.purgeRevoked(gctx); return nil })
 	g.Go(func() error { a.likes.Run(gctx); return nil })
+	g.Go(func() error { a.wallet.Run(gctx); return nil })
 	g.Go(func() error {
 		// A lost watch keeps the last word list; it is no reason to stop serving.
 		if err := a.words.Watch(gctx, a.chat.SetWords); err != nil {

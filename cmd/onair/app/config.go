@@ -57,6 +57,8 @@ type Config struct {
 	Edge   signaling.Config `yaml:"edge"`
 	// Economy tunes the ledger, the leaderboards and gift combos.
 	Economy EconomyConfig `yaml:"economy"`
+	// Payments configures recharges' payment providers and the wallet.
+	Payments PaymentsConfig `yaml:"payments"`
 	// PresenceInterval is how often a node renews its shared state and tells its
 	// rooms their viewer count.
 	PresenceInterval time.Duration `yaml:"presence_interval"`
@@ -287,6 +289,9 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := c.Voice.Validate(); err != nil {
+		return err
+	}
+	if err := c.Payments.Validate(); err != nil {
 		return err
 	}
 	return c.SFU.Validate()
