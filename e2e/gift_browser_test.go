@@ -5,32 +5,41 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/onair-live/onair/internal/browsertest"
 )
 
-// A viewer with coins sends gifts from the watch page's gift bar; another
+// A viewer buys coins with the dev payment provider, then sends gifts from the
+// watch page's gift bar; another
 // viewer's page shows the banner with a rising combo and the full-screen
 // effect of a big gift, and its leaderboard ranks the sender; the sender's
 // coins go down; a gift beyond the balance says so with a way to recharge.
 func TestGiftsBrowser(t *testing.T) {
 	n := startNode(t, nil)
-	createUser(t, n, "gbadmin", "admin", "gbadmin-password")
 	star := createUser(t, n, "gbstar", "streamer", "gbstar-password")
 	createUser(t, n, "gbfan", "viewer", "gbfan-password")
-	admin := login(t, n, "gbadmin", "gbadmin-password")
-	if status, out, _ := api(t, n, "POST", "/api/admin/users/gbfan/coins", admin, map[string]any{"coins": 1500, "reason": "test", "idempotency_key": "b1"}); status != 200 {
-		t.Fatalf("grant: %d %v", status, out)
-	}
 	publishSynthetic(t, n, "gbstar", star["stream_key"], 30, false)
 	browser := browsertest.Launch(t)
 	num := browsertest.Num
 
+	// The fan buys coins with the dev provider: the wallet's Pay, the confirm
+	// page's Pay, back with p298's 2,980 + 200 bonus coins.
 	fan := loggedInTab(t, browser, n, login(t, n, "gbfan", "gbfan-password"))
+	browsertest.Navigate(t, fan, n.base+"/wallet")
+	browsertest.WaitState(t, fan, "", func(s map[string]any) bool { return s["status"] == "ready" }, 30*time.Second)
+	_ = browsertest.Eval[bool](t, fan, `document.querySelector('.package-pay[data-package="p298"]').click(), true`)
+	browsertest.WaitState(t, fan, whereAmI, func(s map[string]any) bool { return s["path"] == "/pay/dev" && s["pay"] == true }, 20*time.Second)
+	if err := chromedp.Do(fan, chromedp.Click(chromedp.ID("paydev-pay"))); err != nil {
+		t.Fatal(err)
+	}
+	browsertest.WaitState(t, fan, "", func(s map[string]any) bool { return s["status"] == "ready" && num(s, "coins") == 3180 }, 20*time.Second)
+
 	browsertest.Navigate(t, fan, n.base+"/watch/gbstar")
 	other := isolatedTab(t, browser)
 	browsertest.Navigate(t, other, n.base+"/watch/gbstar")
 	browsertest.WaitState(t, fan, "window.state.gifts", func(s map[string]any) bool {
-		return num(s, "coins") == 1500 && len(s["catalog"].([]any)) == 5
+		return num(s, "coins") == 3180 && len(s["catalog"].([]any)) == 5
 	}, 30*time.Second)
 	for _, tab := range []context.Context{fan, other} {
 		browsertest.WaitState(t, tab, "window.state.chat", func(s map[string]any) bool { return s["status"] == "open" }, 30*time.Second)
@@ -66,9 +75,9 @@ func TestGiftsBrowser(t *testing.T) {
 	if name := st["board"].([]any)[0].(map[string]any)["name"]; name != "gbfan" {
 		t.Errorf("the leaderboard's first is %v", name)
 	}
-	browsertest.WaitState(t, fan, "window.state.gifts", func(s map[string]any) bool { return num(s, "coins") == 390 }, 10*time.Second)
+	browsertest.WaitState(t, fan, "window.state.gifts", func(s map[string]any) bool { return num(s, "coins") == 2070 }, 10*time.Second)
 
-	// A castle (5,000) with 390 coins: refused in words, with a way to recharge.
+	// A castle (5,000) with 2,070 coins: refused in words, with a way to recharge.
 	click("castle")
 	browsertest.WaitState(t, fan, "window.state.gifts", func(s map[string]any) bool { return s["lastError"] == "insufficient_funds" }, 10*time.Second)
 	if msg := browsertest.Eval[string](t, fan, `document.getElementById('gift-note').textContent`); msg == "" {
