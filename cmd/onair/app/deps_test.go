@@ -14,6 +14,7 @@ func TestImportDirection(t *testing.T) {
 		"sfu":         {"github.com/labstack/echo", mod + "room", mod + "signaling", mod + "economy", mod + "cmd", "net/http"},
 		"room":        {"github.com/labstack/echo", mod + "signaling", mod + "cmd", "net/http"},
 		"economy":     {"github.com/labstack/echo", mod + "sfu", mod + "room", mod + "signaling", mod + "cmd", "net/http"},
+		"media":       {"github.com/labstack/echo", mod + "room", mod + "signaling", mod + "economy", mod + "cmd", "net/http"},
 		"signaling":   {mod + "cmd"},
 		"clients/go":  {mod + "sfu", mod + "room", mod + "signaling", mod + "cmd"},
 		"clients/web": {mod + "sfu", mod + "room", mod + "signaling", mod + "cmd"},
