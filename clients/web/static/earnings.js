@@ -20,6 +20,7 @@
 import { api, fetchMe, loginURL, renderAccount } from './api.js';
 import { errorMessage, fmtCount, h, randomKey, setText } from './common.js';
 import { fmtMoney, fmtWhen, pagedList, statusPill } from './wallet.js';
+import { listenDMs } from './inbox.js';
 
 const WORDS = {
   holding: 'Placing on hold',
@@ -162,6 +163,10 @@ ui.form.addEventListener('submit', async (ev) => {
     currency = String((await api('/api/wallet/packages'))?.currency || '');
     await requests.reload();
     state.status = state.terms ? 'ready' : 'error';
+    // An admin's decision arrives on the user's socket.
+    listenDMs({ onEvent: (env) => {
+      if (env.type === 'withdrawal') requests.reload().catch(() => {});
+    } });
   } catch (err) {
     state.status = 'error';
     showError(err);

@@ -34,7 +34,8 @@ let socket = null;
 /**
  * Listens to the user's private messages: listener.onDM(envelope) for each new
  * dm envelope, listener.onRead(envelope) for each dm_read ({"from": the reader,
- * "body": {"with": whose messages they read}}), listener.onStatus(status) with "connecting" | "open" | "closed"
+ * "body": {"with": whose messages they read}}), listener.onEvent(envelope) for
+ * the user's other notices (recharge, withdrawal), listener.onStatus(status) with "connecting" | "open" | "closed"
  * (called at once with the current one). The first listener opens the socket.
  * Returns a function that stops listening.
  */
@@ -47,6 +48,7 @@ export function listenDMs(listener) {
           if (!env.body || typeof env.body !== 'object') continue;
           if (env.type === 'dm') for (const l of listeners) l.onDM?.(env);
           else if (env.type === 'dm_read') for (const l of listeners) l.onRead?.(env);
+          else for (const l of listeners) l.onEvent?.(env); // recharge, withdrawal…
         }
       },
       onStatus: (status) => {

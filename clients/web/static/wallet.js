@@ -25,6 +25,7 @@
 
 import { api, fetchMe, loginURL, renderAccount } from './api.js';
 import { errorMessage, fmtCount, h, param, randomKey, setText } from './common.js';
+import { listenDMs } from './inbox.js';
 
 /** "30.00 CNY": minor units of a currency, exactly (no floating point). */
 export function fmtMoney(cents, currency = '') {
@@ -281,5 +282,10 @@ function walletPage() {
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden) loadBalance().catch(() => {});
     });
+    // A payment confirmed elsewhere (another tab, the provider's callback)
+    // arrives on the user's socket.
+    listenDMs({ onEvent: (env) => {
+      if (env.type === 'recharge' || env.type === 'withdrawal') refresh().catch(() => {});
+    } });
   })();
 }
