@@ -130,9 +130,14 @@ func TestChatOverWebSocket(t *testing.T) {
 	if c := errorCode(talker.next(t, "error")); c != "too_long" {
 		t.Fatalf("long message: %s", c)
 	}
-	talker.send(t, "gift", map[string]string{})
+	talker.send(t, "teleport", map[string]string{})
 	if c := errorCode(talker.next(t, "error")); c != "unknown_type" {
 		t.Fatalf("unknown type: %s", c)
+	}
+	// A gift in a room that has no streamer to receive it.
+	talker.send(t, "gift", map[string]any{"gift": "rose", "count": 1, "idempotency_key": "g1"})
+	if c := errorCode(talker.next(t, "error")); c != "not_found" {
+		t.Fatalf("a gift in a room without a streamer: %s", c)
 	}
 	talker.send(t, "chat", map[string]string{"text": "third"})
 	talker.send(t, "chat", map[string]string{"text": "third"})

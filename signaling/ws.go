@@ -87,6 +87,7 @@ var errorCodes = []struct {
 	{gift.ErrNoSuchGift, "no_such_gift"},
 	{gift.ErrBadRequest, "bad_message"},
 	{economy.ErrKeyReused, "key_reused"},
+	{store.ErrNotFound, "not_found"},
 }
 
 func errorEnvelope(id room.ID, err error) []byte {
