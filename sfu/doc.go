@@ -7,7 +7,9 @@
 // packets; its feed (one per stage slot and media kind) hands each packet to
 // every subscribed downTrack's bounded queue without blocking, and each downTrack
 // rewrites SSRC, sequence number and timestamp and writes from its own goroutine,
-// so a slow subscriber only ever loses its own packets.
+// so a slow subscriber only ever loses its own packets. A Tap joins a stage the
+// same way and writes plain RTP to loopback UDP for a local receiver (ffmpeg
+// egress jobs), which is all the media plane knows of them.
 //
 // Lock order: SFU.mu → Router.mu → feed.mu. No lock is held across a network write.
 package sfu

@@ -59,6 +59,7 @@ type Router struct {
 	mu        sync.Mutex
 	slots     []*slot
 	subs      map[*subscriber]struct{}
+	taps      map[*Tap]struct{}
 	videoMime string // the room's video codec, fixed by its first publisher
 	videoFmtp string // and, for H.264, its profile
 	pending   int    // publishers negotiating; a router with some is not dropped
@@ -181,11 +182,15 @@ func (r *Router) expire(s *slot) {
 	for sub := range r.subs {
 		sub.unassign(s, r.slots)
 	}
+	for t := range r.taps {
+		t.unassign(s, r.slots)
+	}
 	events := []func(Observer){func(o Observer) { o.PublisherLeft(r.id, s.identity) }}
 	var closing []*subscriber
 	ended := len(r.slots) == 0
 	if ended {
 		r.ended = true
+		r.endTaps()
 		for sub := range r.subs {
 			closing = append(closing, sub)
 		}
@@ -264,6 +269,7 @@ func (r *Router) stop() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ended = true
+	r.endTaps()
 	for _, s := range r.slots {
 		if s.grace != nil {
 			s.grace.Stop()

@@ -1,0 +1,313 @@
+package sfu
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Payload types a tap sends with: dynamic ones (RFC 3551 §6), the same for
+// every room so a receiver's SDP is predictable.
+const (
+	TapVideoPT uint8 = 96
+	TapAudioPT uint8 = 111
+)
+
+// srInterval is how often a tap sends an RTCP sender report per track.
+const srInterval = time.Second
+
+// TapTrack is one track a Tap sends, with what a receiver's SDP needs to read
+// it (RFC 8866 §6.6 rtpmap and fmtp).
+type TapTrack struct {
+	Kind string // "video" or "audio"
+	// Addr is where the RTP goes; sender reports go to the port above it
+	// (RFC 3550 §11), so a receiver binds both.
+	Addr        *net.UDPAddr
+	MimeType    string // "video/VP8", "video/H264", "video/VP9", "video/AV1", "audio/opus"
+	PayloadType uint8
+	ClockRate   uint32
+	Channels    uint16 // audio
+	Fmtp        string // e.g. H.264's "packetization-mode=1;profile-level-id=42e01f"
+	SSRC        uint32
+}
+
+// Codec is the encoding name of the track's mime type, as an rtpmap has it:
+// "VP8", "H264", "opus".
+func (t TapTrack) Codec() string {
+	_, name, _ := strings.Cut(t.MimeType, "/")
+	return name
+}
+
+// TapStats counts what a tap sent and what its queue dropped.
+type TapStats struct {
+	Packets, Bytes, Dropped uint64
+}
+
+// Tap sends a live room's media as plain RTP to loopback UDP, for a local
+// receiver such as an ffmpeg egress job. It joins the stage like a viewer that
+// shows the first slot (the next one when that slot leaves): each track has
+// its own bounded queue and writer, so a slow tap loses only its own packets;
+// once started it begins each video track at a keyframe (asking the publisher
+// for one) and keeps one continuous stream across a publisher's republish. It also sends an
+// RTCP sender report per track every second, which lets the receiver line
+// audio and video up (RFC 3550 §6.4.1).
+//
+// The media plane knows nothing of the receiver beyond its addresses.
+type Tap struct {
+	room   *Router
+	pair   *pair
+	tracks []TapTrack
+	conns  []*net.UDPConn
+	stats  counters
+
+	done      chan struct{} // closed when the room ends or the tap closes
+	endOnce   sync.Once
+	closeOnce sync.Once
+}
+
+// Tap joins room's stage to send its media to the given loopback addresses;
+// a nil address leaves that kind out. The room must be live (ErrNotLive).
+// It sends nothing until Start, so that the receiver can be started with
+// the tap's Tracks first and get the first keyframe.
+func (s *SFU) Tap(room string, video, audio *net.UDPAddr) (*Tap, error) {
+	for _, a := range []*net.UDPAddr{video, audio} {
+		if a != nil && (!a.IP.IsLoopback() || a.Port <= 0 || a.Port >= 65535) {
+			return nil, fmt.Errorf("sfu: a tap sends to a loopback address with a port below 65535, not %s", a)
+		}
+	}
+	if video == nil && audio == nil {
+		return nil, fmt.Errorf("sfu: a tap needs an address for video or audio")
+	}
+	r, err := s.router(room, false)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil || !r.live() {
+		return nil, fmt.Errorf("%w: room %q is not live right now", ErrNotLive, room)
+	}
+	r.mu.Lock()
+	mime, fmtp := r.videoMime, r.videoFmtp
+	r.mu.Unlock()
+	t := &Tap{room: r, pair: &pair{}, done: make(chan struct{})}
+	vc, _ := capability(mime, fmtp)
+	ac, _ := capability(webrtc.MimeTypeOpus)
+	for _, k := range []struct {
+		addr  *net.UDPAddr
+		kind  webrtc.RTPCodecType
+		codec webrtc.RTPCodecCapability
+		pt    uint8
+		dst   **downTrack
+	}{
+		{video, webrtc.RTPCodecTypeVideo, vc, TapVideoPT, &t.pair.video},
+		{audio, webrtc.RTPCodecTypeAudio, ac, TapAudioPT, &t.pair.audio},
+	} {
+		if k.addr == nil {
+			continue
+		}
+		w, err := t.dial(k.addr)
+		if err != nil {
+			t.closeConns()
+			return nil, err
+		}
+		w.ssrc, w.clockRate = rand.Uint32(), k.codec.ClockRate
+		d := newDownTrack("tap-"+k.kind.String(), room, k.kind, k.codec, s.cfg.QueueLen, &t.stats)
+		d.out.Store(&binding{w: w, ssrc: w.ssrc, pt: k.pt, clockRate: k.codec.ClockRate})
+		*k.dst = d
+		t.tracks = append(t.tracks, TapTrack{Kind: k.kind.String(), Addr: k.addr, MimeType: k.codec.MimeType, PayloadType: k.pt,
+			ClockRate: k.codec.ClockRate, Channels: k.codec.Channels, Fmtp: k.codec.SDPFmtpLine, SSRC: w.ssrc})
+	}
+	if err := r.addTap(t); err != nil {
+		t.stop()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Start begins sending, and asks the publisher for a keyframe to start the
+// video with.
+func (t *Tap) Start() {
+	for _, d := range []*downTrack{t.pair.video, t.pair.audio} {
+		if d != nil {
+			d.ready.Store(true)
+		}
+	}
+	t.RequestKeyframe()
+}
+
+// dial opens the RTP socket to addr and the RTCP one to the port above it.
+func (t *Tap) dial(addr *net.UDPAddr) (*tapWriter, error) {
+	rtcpAddr := &net.UDPAddr{IP: addr.IP, Port: addr.Port + 1}
+	w := &tapWriter{}
+	var err error
+	if w.rtp, err = net.DialUDP("udp", nil, addr); err != nil {
+		return nil, fmt.Errorf("sfu: tap: %w", err)
+	}
+	t.conns = append(t.conns, w.rtp)
+	if w.rtcp, err = net.DialUDP("udp", nil, rtcpAddr); err != nil {
+		return nil, fmt.Errorf("sfu: tap: %w", err)
+	}
+	t.conns = append(t.conns, w.rtcp)
+	return w, nil
+}
+
+// Tracks describes what the tap sends, video first.
+func (t *Tap) Tracks() []TapTrack { return append([]TapTrack(nil), t.tracks...) }
+
+// RequestKeyframe asks the publisher of the slot the tap shows for a
+// keyframe (throttled like every keyframe request): a receiver that starts or
+// restarts, or cuts segments, needs one.
+func (t *Tap) RequestKeyframe() {
+	if t.pair.video != nil {
+		if f := t.pair.video.feed.Load(); f != nil {
+			f.requestKeyframe()
+		}
+	}
+}
+
+// Done is closed when the room ends (or the SFU closes, or the tap is closed):
+// the tap sends nothing more.
+func (t *Tap) Done() <-chan struct{} { return t.done }
+
+// Stats counts the packets the tap sent and those its queues dropped.
+func (t *Tap) Stats() TapStats {
+	return TapStats{Packets: t.stats.packetsOut.Load(), Bytes: t.stats.bytesOut.Load(), Dropped: t.stats.dropped.Load()}
+}
+
+// Close takes the tap off the stage and releases its sockets.
+func (t *Tap) Close() error {
+	t.room.removeTap(t)
+	t.stop()
+	return nil
+}
+
+func (t *Tap) stop() {
+	t.closeOnce.Do(func() {
+		for _, d := range []*downTrack{t.pair.video, t.pair.audio} {
+			if d != nil {
+				d.close()
+			}
+		}
+		t.closeConns()
+		t.end()
+	})
+}
+
+func (t *Tap) closeConns() {
+	for _, c := range t.conns {
+		_ = c.Close()
+	}
+}
+
+func (t *Tap) end() { t.endOnce.Do(func() { close(t.done) }) }
+
+// assign shows s when the tap shows nothing yet; called with the router locked.
+func (t *Tap) assign(s *slot) {
+	if t.pair.slot == nil {
+		t.pair.attach(s)
+	}
+}
+
+// unassign moves the tap off s to the first remaining slot; called with the
+// router locked.
+func (t *Tap) unassign(s *slot, remaining []*slot) {
+	if t.pair.slot != s {
+		return
+	}
+	t.pair.detach()
+	if len(remaining) > 0 {
+		t.pair.attach(remaining[0])
+	}
+}
+
+// addTap puts t on the stage, showing its first slot.
+func (r *Router) addTap(t *Tap) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended || len(r.slots) == 0 {
+		return fmt.Errorf("%w: room %q has just ended", ErrNotLive, r.id)
+	}
+	if r.taps == nil {
+		r.taps = map[*Tap]struct{}{}
+	}
+	r.taps[t] = struct{}{}
+	t.assign(r.slots[0])
+	return nil
+}
+
+func (r *Router) removeTap(t *Tap) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.taps[t]; ok {
+		delete(r.taps, t)
+		t.pair.detach()
+	}
+}
+
+// endTaps tells every tap the room ended; called with the router locked
+// (closing a channel takes no other lock).
+func (r *Router) endTaps() {
+	for t := range r.taps {
+		t.end()
+	}
+}
+
+// tapWriter writes a tap track's RTP to its UDP socket, with a sender report
+// every srInterval. Only the track's writer goroutine calls it.
+type tapWriter struct {
+	rtp, rtcp *net.UDPConn
+	ssrc      uint32
+	clockRate uint32
+	buf       [maxPacket]byte
+	lastSR    time.Time
+	packets   uint32
+	octets    uint32
+}
+
+// WriteRTP marshals the header and payload into one datagram. A receiver not
+// yet listening makes writes fail; the packet is lost, as on a network.
+func (w *tapWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	now := time.Now()
+	if now.Sub(w.lastSR) >= srInterval {
+		w.lastSR = now
+		w.senderReport(now, h.Timestamp)
+	}
+	n, err := h.MarshalTo(w.buf[:])
+	if err != nil {
+		return 0, err
+	}
+	if n+len(payload) > len(w.buf) {
+		return 0, fmt.Errorf("sfu: tap: a %d-byte packet does not fit", n+len(payload))
+	}
+	n += copy(w.buf[n:], payload)
+	w.packets++
+	w.octets += uint32(len(payload))
+	return w.rtp.Write(w.buf[:n])
+}
+
+func (w *tapWriter) Write(b []byte) (int, error) { return w.rtp.Write(b) }
+
+// senderReport maps the wall clock to the RTP timestamp of the packet being
+// sent now (RFC 3550 §6.4.1); every track of a tap uses the same clock, so a
+// receiver can synchronise them.
+func (w *tapWriter) senderReport(now time.Time, ts uint32) {
+	b, err := (&rtcp.SenderReport{SSRC: w.ssrc, NTPTime: ntpTime(now), RTPTime: ts, PacketCount: w.packets, OctetCount: w.octets}).Marshal()
+	if err == nil {
+		_, _ = w.rtcp.Write(b)
+	}
+}
+
+// ntpTime is t as a 64-bit NTP timestamp: seconds since 1900 in the high 32
+// bits, the fraction in the low 32 (RFC 3550 §4).
+func ntpTime(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800 // seconds from 1900 to 1970
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return secs<<32 | frac
+}
