@@ -61,6 +61,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"WithdrawalLimitConcurrent", testWithdrawalLimitConcurrent},
 		{"DirectMessages", testDirectMessages},
 		{"VoiceClips", testVoiceClips},
+		{"RestreamTargets", testRestreamTargets},
 		{"RedPackets", testRedPackets},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
