@@ -10,11 +10,14 @@
 //   - media/voice: voice messages: uploads sniffed by magic bytes, confirmed by
 //     ffprobe, limited in size and length, transcoded to Ogg/Opus, stored in the
 //     data folder under a bounded number of concurrent transcodes.
+//   - media/egress: live rooms through ffmpeg: HLS, snapshots and RTMP(S)
+//     restreams, read from the SFU's RTP taps, one supervised ffmpeg per
+//     room and per restream target; restream targets and the allow-list of
+//     hosts they may push to.
 //
-// The egress jobs (HLS, RTMP push, recordings, snapshots) belong here too, on
-// top of media/ffmpeg.
+// Recordings belong here too, on top of media/ffmpeg.
 //
 // media knows nothing of HTTP, chat or accounts: it declares the small store
-// interface it needs (voice.Store) and the edge (signaling) calls it. Only
-// cmd/onair/app wires it to the system of record.
+// interfaces it needs (voice.Store, egress.TargetStore) and the edge
+// (signaling) calls it. Only cmd/onair/app wires it to the system of record.
 package media

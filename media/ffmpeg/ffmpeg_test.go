@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,6 +100,12 @@ func TestReason(t *testing.T) {
 	}
 	e.Stderr = "[amrnb @ 0xABC] Corrupt bitstream\n"
 	if got := e.Reason(); got != "amrnb: Corrupt bitstream" {
+		t.Fatalf("Reason() = %q", got)
+	}
+	// A URL argument is not a server folder: it stays whole.
+	e = &ffmpeg.ExitError{Tool: "ffmpeg", Code: 1, Args: []string{"-f", "flv", "rtmp://192.0.2.7/live/stream"},
+		Stderr: "rtmp://192.0.2.7/live/stream: Connection refused\n"}
+	if got := e.Reason(); got != "rtmp://192.0.2.7/live/stream: Connection refused" {
 		t.Fatalf("Reason() = %q", got)
 	}
 	if got := (&ffmpeg.ExitError{Tool: "ffprobe", Code: -1}).Error(); got != "ffprobe failed (killed by a signal)" {
@@ -209,5 +216,45 @@ func TestInterruptLetsFFmpegFinish(t *testing.T) {
 	}
 	if progress == 0 {
 		t.Fatalf("no progress line among %d stderr lines: %q", len(lines), lines)
+	}
+}
+
+func TestProgressWriter(t *testing.T) {
+	var got []ffmpeg.Progress
+	w := ffmpeg.ProgressWriter(func(p ffmpeg.Progress) { got = append(got, p) })
+	out := "frame=12\nfps=29.97\nstream_0_0_q=-1.0\nbitrate=N/A\ntotal_size=4096\nout_time_us=400000\nout_time=00:00:00.400000\nspeed=0.99x\nprogress=continue\n" +
+		"frame=42\nfps=30.00\ntotal_size=N/A\nout_time_us=N/A\nspeed=N/A\nprogress=end\n"
+	// Written in pieces that split lines, as a pipe may deliver it.
+	for len(out) > 0 {
+		n := min(7, len(out))
+		if k, err := w.Write([]byte(out[:n])); k != n || err != nil {
+			t.Fatalf("Write = %d, %v", k, err)
+		}
+		out = out[n:]
+	}
+	want := []ffmpeg.Progress{
+		{Frame: 12, FPS: 29.97, OutTime: 400 * time.Millisecond, Size: 4096, Speed: 0.99},
+		{Frame: 42, FPS: 30, End: true},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("progress %+v\nwant %+v", got, want)
+	}
+}
+
+// A real run reports its progress through ProgressArgs and ProgressWriter.
+func TestProgressFromFFmpeg(t *testing.T) {
+	tl := tools(t)
+	var mu sync.Mutex
+	var last ffmpeg.Progress
+	args := append([]string{"-hide_banner", "-nostdin", "-loglevel", "error"}, ffmpeg.ProgressArgs(100*time.Millisecond)...)
+	args = append(args, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-f", "null", "-")
+	err := ffmpeg.Run(t.Context(), ffmpeg.Cmd{Path: tl.FFmpeg, Args: args, Stdout: ffmpeg.ProgressWriter(func(p ffmpeg.Progress) { mu.Lock(); last = p; mu.Unlock() })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !last.End || last.Frame != 50 || last.OutTime < 1900*time.Millisecond {
+		t.Fatalf("last progress %+v, want the end of 50 frames, 2 s", last)
 	}
 }

@@ -67,13 +67,14 @@ var addr = regexp.MustCompile(`\[([\w:.-]+) @ 0x[0-9a-fA-F]+\] `)
 // Reason is what the tool said last, for a person: up to three distinct
 // non-empty lines of stderr, joined by "; ", with memory addresses removed and
 // every file argument shortened to its base name (the server's folders are
-// nobody else's business).
+// nobody else's business); URLs stay whole.
 func (e *ExitError) Reason() string { return reason(e.Stderr, e.Args) }
 
 func reason(stderr string, args []string) string {
 	var paths []string
 	for _, a := range args {
-		if p := strings.TrimPrefix(a, "file:"); strings.ContainsRune(p, filepath.Separator) {
+		// Local paths only: a URL (rtmp://host/app) is shown as it is.
+		if p := strings.TrimPrefix(a, "file:"); strings.ContainsRune(p, filepath.Separator) && !strings.Contains(p, "://") {
 			paths = append(paths, a, p)
 		}
 	}

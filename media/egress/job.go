@@ -1,0 +1,257 @@
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/onair-live/onair/media/ffmpeg"
+)
+
+// job keeps one ffmpeg running for a room while it is live: it taps the
+// room, starts ffmpeg with the tap's SDP, asks for keyframes until ffmpeg
+// makes progress (and then every keyEvery when video is copied), and starts
+// ffmpeg again, after a growing pause, whenever it dies or stalls, until
+// its context ends.
+type job struct {
+	s    *Supervisor
+	room string
+	log  *slog.Logger
+	// args builds ffmpeg's arguments for run number run of a room whose video
+	// codec is codec.
+	args func(codec string, run int64) ([]string, error)
+	// prepare, when set, runs before each start; an error counts as a failed
+	// run.
+	prepare func(ctx context.Context, run int64) error
+	// secrets are replaced by "****" wherever the job shows ffmpeg's words
+	// (its status reason and the log).
+	secrets []string
+	// keyEvery is how often to ask for a keyframe while video is copied:
+	// HLS cuts segments and RTMP ingests expect GOPs at keyframes, and a
+	// WebRTC sender makes keyframes only when asked.
+	keyEvery time.Duration
+
+	mu     sync.Mutex
+	status Status
+	done   chan struct{}
+}
+
+func (s *Supervisor) newJob(room, kind string, args func(string, int64) ([]string, error)) *job {
+	return &job{s: s, room: room, log: s.log.With("room", room, "job", kind), args: args,
+		status: Status{State: StateConnecting, Since: time.Now()}, done: make(chan struct{})}
+}
+
+// Status is the job's state now.
+func (j *job) Status() Status {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.status
+}
+
+func (j *job) set(st State, reason string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if st != j.status.State {
+		j.status.Since = time.Now()
+	}
+	j.status.State = st
+	if st != StateConnecting || reason != "" {
+		j.status.Reason = reason
+	}
+}
+
+// redact hides the job's secrets in s.
+func (j *job) redact(s string) string {
+	for _, k := range j.secrets {
+		if k != "" {
+			s = strings.ReplaceAll(s, k, "****")
+		}
+	}
+	return s
+}
+
+// reason is what a person reads about a failed run.
+func (j *job) reason(err error) string {
+	var ee *ffmpeg.ExitError
+	if errors.As(err, &ee) {
+		if r := ee.Reason(); r != "" {
+			return j.redact(r)
+		}
+	}
+	return j.redact(strings.TrimPrefix(err.Error(), "egress: "))
+}
+
+// run is the job's life: a slot under the node's cap, then runs of ffmpeg
+// with pauses between them, until ctx ends.
+func (j *job) run(ctx context.Context) {
+	defer close(j.done)
+	defer j.set(StateOffline, "")
+	cfg := j.s.cfg
+	pause := cfg.RestartMin
+	wait := func() bool {
+		t := time.NewTimer(pause)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+		pause = min(2*pause, cfg.RestartMax)
+		return true
+	}
+	for !j.s.acquire() {
+		j.set(StateError, j.reason(fmt.Errorf("%w: this server runs %d media jobs (egress.max_jobs); waiting for one to end", ErrJobLimit, cfg.MaxJobs)))
+		j.log.Warn("media job waits for a slot", "max_jobs", cfg.MaxJobs)
+		if !wait() {
+			return
+		}
+	}
+	defer j.s.release()
+	pause = cfg.RestartMin
+	for starts := 0; ; starts++ {
+		j.mu.Lock()
+		j.status.Restarts = max(starts-1, 0)
+		j.mu.Unlock()
+		j.set(StateConnecting, "")
+		began := time.Now()
+		liveFor, err := j.once(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		msg := j.reason(err)
+		j.set(StateError, msg)
+		if errors.Is(err, ErrCodec) { // the room's codec is fixed for its life
+			j.log.Warn("no egress for this room", "err", msg)
+			<-ctx.Done()
+			return
+		}
+		j.log.Warn("ffmpeg stopped; starting it again", "err", msg, "after", pause, "ran", time.Since(began).Round(time.Millisecond))
+		if liveFor > time.Minute {
+			pause = cfg.RestartMin
+		}
+		if !wait() {
+			return
+		}
+	}
+}
+
+// errStalled: ffmpeg's output stopped growing.
+var errStalled = errors.New("egress: ffmpeg made no progress")
+
+// once runs ffmpeg once; it returns how long the output was live and why
+// the run ended.
+func (j *job) once(ctx context.Context) (time.Duration, error) {
+	cfg := j.s.cfg
+	addrs, err := freePorts(2)
+	if err != nil {
+		return 0, err
+	}
+	tap, err := j.s.taps.Tap(j.room, addrs[0], addrs[1])
+	if err != nil {
+		return 0, err
+	}
+	defer tap.Close()
+	tracks := tap.Tracks()
+	codec := videoCodec(tracks)
+	copyVideo, err := videoCopy(codec)
+	if err != nil {
+		return 0, err
+	}
+	run := time.Now().UnixMilli()
+	if j.prepare != nil {
+		if err := j.prepare(ctx, run); err != nil {
+			return 0, err
+		}
+	}
+	args, err := j.args(codec, run)
+	if err != nil {
+		return 0, err
+	}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		pmu       sync.Mutex
+		out       time.Duration // output time reached
+		advanced  = time.Now()  // when it last grew
+		liveSince time.Time
+	)
+	onProgress := func(p ffmpeg.Progress) {
+		pmu.Lock()
+		defer pmu.Unlock()
+		if p.OutTime > out {
+			out, advanced = p.OutTime, time.Now()
+			if liveSince.IsZero() && p.Size > 0 {
+				liveSince = advanced
+				j.set(StateLive, "")
+				j.log.Info("ffmpeg is live", "codec", codec, "copy", copyVideo)
+			}
+		}
+	}
+	var lastLog time.Time
+	onStderr := func(line string) {
+		pmu.Lock()
+		started := !liveSince.IsZero()
+		pmu.Unlock()
+		if !started { // a stream joined mid-way starts with complaints
+			j.log.Debug("ffmpeg says", "line", j.redact(line))
+			return
+		}
+		if now := time.Now(); now.Sub(lastLog) > 5*time.Second { // ffmpeg can repeat an error per packet
+			lastLog = now
+			j.log.Warn("ffmpeg says", "line", j.redact(line))
+		}
+	}
+	p, err := ffmpeg.Start(pctx, ffmpeg.Cmd{Path: j.s.tools.FFmpeg, Args: args, Stdin: strings.NewReader(SDP(j.room, tracks)),
+		Stdout: ffmpeg.ProgressWriter(onProgress), OnStderr: onStderr, Interrupt: 2 * time.Second})
+	if err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- p.Wait() }()
+	// The first keyframe is only useful once ffmpeg listens.
+	waitBound(pctx, addrs[0].Port, exited)
+	tap.Start()
+	tick := time.NewTicker(min(time.Second, cfg.SegmentDuration))
+	defer tick.Stop()
+	lived := func() time.Duration {
+		pmu.Lock()
+		defer pmu.Unlock()
+		if liveSince.IsZero() {
+			return 0
+		}
+		return time.Since(liveSince)
+	}
+	lastKey := time.Now()
+	for {
+		select {
+		case err := <-exited:
+			if err == nil {
+				err = errors.New("egress: ffmpeg ended its output")
+			}
+			return lived(), err
+		case <-tap.Done():
+			stop()
+			<-exited
+			return lived(), errors.New("egress: the room ended")
+		case now := <-tick.C:
+			pmu.Lock()
+			started, idle := !liveSince.IsZero(), now.Sub(advanced)
+			pmu.Unlock()
+			// Until ffmpeg has a picture, and then every keyEvery when
+			// copying video, ask for a keyframe.
+			if !started || copyVideo && j.keyEvery > 0 && now.Sub(lastKey) >= j.keyEvery*9/10 {
+				tap.RequestKeyframe()
+				lastKey = now
+			}
+			if idle > cfg.StallTimeout {
+				stop()
+				<-exited
+				return lived(), fmt.Errorf("%w for %v", errStalled, cfg.StallTimeout)
+			}
+		}
+	}
+}
