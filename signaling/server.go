@@ -55,6 +55,9 @@ type Deps struct {
 	Messages Messages
 	// Voice, when set, takes voice-message uploads and serves the clips.
 	Voice Voice
+	// Egress, when set, serves HLS (/hls/{room}/index.m3u8), snapshots and
+	// restream targets.
+	Egress Egress
 	// Review is the queue of held chat messages.
 	Review Review
 	// RedPackets drops and grabs red packets in rooms.
@@ -213,6 +216,7 @@ func New(cfg Config, d Deps) *Server {
 		s.economyRoutes(api)
 	}
 	s.voiceRoutes(api, d.Voice)
+	s.egressRoutes(e, api, d.Egress)
 	s.redPacketRoutes(api, d.RedPackets)
 	s.walletRoutes(e, api, d.Wallet)
 	if d.Reports != nil {

@@ -2,6 +2,8 @@
 // most first) as a grid of cards that link to /watch/{id}, refreshed every
 // 5 s. Cards are keyed by room id and updated in place, so a refresh changes
 // only the text that changed and moves cards only when the order changed.
+// A room without a cover shows its live snapshot (GET
+// /api/rooms/{id}/snapshot.jpg), fetched again every SNAPSHOT_MS.
 // The top bar shows "Log in" / "Sign up", or the user with "Log out" (and
 // "My studio" for streamers).
 //
@@ -16,6 +18,10 @@ import { api, displayName, fetchMe, renderAccount } from './api.js';
 import { errorMessage, fmtCount, fmtSince, h, hueOf, icon, initialOf, plural, safeImageURL, setText } from './common.js';
 
 const REFRESH_MS = 5000;
+const SNAPSHOT_MS = 10000;
+
+/** A live room's snapshot: a new URL every SNAPSHOT_MS, so it is fetched again. */
+const snapshotURL = (id) => `/api/rooms/${encodeURIComponent(id)}/snapshot.jpg?t=${Math.floor(Date.now() / SNAPSHOT_MS)}`;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -81,7 +87,7 @@ function updateCard(card, room) {
     streamer: who,
     initial: initialOf(who, room.title, room.id),
     hue: hueOf(room.id),
-    cover: safeImageURL(room.cover_url),
+    cover: safeImageURL(room.cover_url) || snapshotURL(room.id),
     viewers: Number(room.viewers) || 0,
     category: String(room.category || '').trim(),
     uptime: fmtSince(room.started_at),
@@ -96,7 +102,8 @@ function updateCard(card, room) {
   if (next.initial !== was.initial) setText(r.initial, next.initial);
   if (next.hue !== was.hue) r.cover.style.setProperty('--hue', String(next.hue));
   if (next.cover !== was.cover) {
-    delete r.img.dataset.loaded;
+    // A newer snapshot replaces the one shown once it has loaded.
+    if (next.cover.split('?')[0] !== String(was.cover || '').split('?')[0]) delete r.img.dataset.loaded;
     r.img.hidden = !next.cover;
     if (next.cover) r.img.src = next.cover;
     else r.img.removeAttribute('src');

@@ -30,6 +30,7 @@
 //   keyIssued     true once "Get a new stream key" gave a key
 //   chat          the chat panel: {status, messages, lastText, lastError,
 //                 bullets} (see chat.js)
+//   restream      the restream card: {status, error, targets} (see restream.js)
 
 import { api, displayName, fetchMe, isAdmin, isStreamer, loginURL } from './api.js';
 import {
@@ -53,6 +54,7 @@ import {
   summarizeOutbound,
 } from './common.js';
 import { mountChat } from './chat.js';
+import { mountRestream } from './restream.js';
 import { Stage } from './stage.js';
 
 const RESOLUTIONS = {
@@ -536,7 +538,10 @@ async function initAccount() {
     ui.key.placeholder = 'Paste your key or get a new one';
     setText(ui.keyHint, 'Use the same key in OBS or another WHIP encoder. It is kept in this browser for this room.');
   }
-  if (state.owner || isAdmin(user)) await loadRoomSettings();
+  if (state.owner || isAdmin(user)) {
+    mountRestream($('restream'), { room, state });
+    await loadRoomSettings();
+  }
 }
 
 async function loadRoomSettings() {

@@ -18,6 +18,7 @@ import (
 	"github.com/onair-live/onair/account"
 	"github.com/onair-live/onair/clients/web"
 	"github.com/onair-live/onair/economy/redpacket"
+	"github.com/onair-live/onair/media/egress"
 	"github.com/onair-live/onair/room"
 	"github.com/onair-live/onair/room/hub"
 	"github.com/onair-live/onair/room/natsbus"
@@ -43,6 +44,7 @@ type App struct {
 	words     *natsbus.Words
 	wallet    walletEdge // recharges and withdrawals; its reconciler runs in Run
 	sfu       *sfu.SFU
+	egress    *egress.Supervisor // media jobs of live rooms; nil without ffmpeg
 	edge      *signaling.Server
 	ln        net.Listener
 	// packets drops and grabs red packets; its sweeper runs from Run.
@@ -91,6 +93,10 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	if a.sfu, err = sfu.New(cfg.SFU, log, a.stage); err != nil {
 		return nil, err
 	}
+	media, err := a.newEgress(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	js, err := jetstream.New(a.bus.conn)
 	if err != nil {
 		return nil, err
@@ -127,6 +133,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Messages:    messages{DB: a.db, dms: dms, relay: relay},
 		Voice:       voiceMessages,
+		Egress:      media,
 		Words:       a.words,
 		Moderation:  a.db,
 		Review:      rev,
@@ -195,6 +202,9 @@ func (a *App) close() {
 	}
 	if a.stopKicks != nil {
 		a.stopKicks()
+	}
+	if a.egress != nil {
+		a.egress.Close() // before the SFU: its jobs would restart on a closed tap
 	}
 	if a.sfu != nil {
 		_ = a.sfu.Close()

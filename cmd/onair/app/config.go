@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/onair-live/onair/account"
+	"github.com/onair-live/onair/media/egress"
 	"github.com/onair-live/onair/media/ffmpeg"
 	"github.com/onair-live/onair/media/voice"
 	"github.com/onair-live/onair/room"
@@ -51,6 +52,8 @@ type Config struct {
 	// Voice limits voice messages; Media names ffmpeg and ffprobe.
 	Voice voice.Config  `yaml:"voice"`
 	Media ffmpeg.Config `yaml:"media"`
+	// Egress runs HLS, snapshots and restreams of live rooms through ffmpeg.
+	Egress egress.Config `yaml:"egress"`
 	// Fanout tunes each session's outbound queue: batching and slow consumers.
 	Fanout hub.Config       `yaml:"fanout"`
 	SFU    sfu.Config       `yaml:"sfu"`
@@ -79,6 +82,7 @@ func DefaultConfig() Config {
 		Data:             "./data",
 		Log:              LogConfig{Level: "info", Format: "text"},
 		SFU:              sfu.DefaultConfig(),
+		Egress:           egress.DefaultConfig(),
 		ShutdownTimeout:  10 * time.Second,
 		PresenceInterval: 5 * time.Second,
 	}
@@ -292,6 +296,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Payments.Validate(); err != nil {
+		return err
+	}
+	if err := c.Egress.Validate(); err != nil {
 		return err
 	}
 	return c.SFU.Validate()

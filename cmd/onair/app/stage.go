@@ -24,6 +24,11 @@ type stage struct {
 	ttl        time.Duration
 	every      time.Duration // renewal and viewer-count messages
 	log        *slog.Logger
+	// egress, when set, hears first of rooms starting and ending (media jobs).
+	egress interface {
+		RoomStarted(room string)
+		RoomEnded(room string)
+	}
 
 	mu   sync.Mutex
 	live map[string]*onAir
@@ -60,6 +65,9 @@ func (s *stage) do(what string, f func(ctx context.Context) error) {
 }
 
 func (s *stage) RoomStarted(id string) {
+	if s.egress != nil {
+		s.egress.RoomStarted(id)
+	}
 	s.events.RoomStarted(id)
 	s.do("broadcast start", func(ctx context.Context) error {
 		b, err := s.broadcasts.StartBroadcast(ctx, id, time.Now())
@@ -79,6 +87,9 @@ func (s *stage) RoomStarted(id string) {
 }
 
 func (s *stage) RoomEnded(id string) {
+	if s.egress != nil {
+		s.egress.RoomEnded(id)
+	}
 	s.events.RoomEnded(id)
 	s.mu.Lock()
 	a := s.live[id]
