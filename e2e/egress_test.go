@@ -686,3 +686,31 @@ func TestEgressCPU(t *testing.T) {
 		t.Fatalf("copying H.264 costs %.2f cores, transcoding VP8 %.2f: copying must be cheaper", share["cpuh264"], share["cpuvp8"])
 	}
 }
+
+// A server killed with SIGKILL takes its ffmpeg with it: no encoder is left
+// running for a room nobody serves.
+func TestEgressDiesWithServer(t *testing.T) {
+	vp8, _, ogg := sources720(t)
+	bin, err := buildServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	conf := filepath.Join(t.TempDir(), "onair.yaml")
+	if err := os.WriteFile(conf, []byte("sfu:\n  loopback_only: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ONAIR_CONFIG", conf)
+	c := startChild(t, bin, data)
+	publishFiles(t, &node{base: c.base}, "orphan", "k-orphan-key", vp8, ogg)
+	var pids []int
+	eventually(t, 30*time.Second, "the room's ffmpeg", func() bool {
+		pids = ffmpegOf(filepath.Join(data, "egress", "orphan-"))
+		return len(pids) == 1
+	})
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.cmd.Wait()
+	eventually(t, 5*time.Second, "ffmpeg to die with the server", func() bool { return !alive(pids[0]) })
+}

@@ -4,13 +4,8 @@ package ffmpeg
 
 import (
 	"os"
-	"os/exec"
 	"syscall"
 )
-
-// ownGroup makes the process the leader of a new process group, so that
-// stopping it reaches anything it started too.
-func ownGroup(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} }
 
 // killGroup sends SIGKILL to the process group led by p.
 func killGroup(p *os.Process) error { return syscall.Kill(-p.Pid, syscall.SIGKILL) }
