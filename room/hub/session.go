@@ -174,7 +174,10 @@ func (s *Session) run() {
 		if !s.write(b) {
 			return
 		}
-		if lost > 0 && !s.write(newSealed([][]byte{droppedNotice(lost)}, 0)) {
+		if lost == 0 {
+			continue
+		}
+		if s.verdict.Load() != nil || !s.write(newSealed([][]byte{droppedNotice(lost)}, 0)) {
 			return
 		}
 	}
