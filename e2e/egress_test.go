@@ -350,6 +350,23 @@ func TestHLSFromH264IsCopied(t *testing.T) {
 	}
 }
 
+// With segment_type mpegts the playlist lists MPEG-TS segments, served as
+// video/mp2t.
+func TestHLSMPEGTS(t *testing.T) {
+	_, h264, ogg := sources720(t)
+	n := egressNode(t, func(c *app.Config) { c.Egress.SegmentType = "mpegts" })
+	publishFiles(t, n, "tsroom", "k-tsroom-key", h264, ogg)
+	ss, _ := waitPlayable(t, n, "tsroom", 30*time.Second)
+	if v, a := streamOf(ss, "video"), streamOf(ss, "audio"); v.CodecName != "h264" || v.Profile != "Constrained Baseline" || a.CodecName != "aac" {
+		t.Fatalf("HLS streams %+v", ss)
+	}
+	segs := playlistSegments(t, n, "tsroom")
+	status, hdr, body := do(t, "GET", n.base+"/hls/tsroom/"+segs[0], "", "")
+	if !strings.HasSuffix(segs[0], ".ts") || status != 200 || hdr.Get("Content-Type") != "video/mp2t" || len(body) == 0 || body[0] != 0x47 {
+		t.Fatalf("segment %s: %d %v", segs[0], status, hdr)
+	}
+}
+
 // ffmpeg killed mid-broadcast is started again and HLS goes on.
 func TestEgressRestartsKilledFFmpeg(t *testing.T) {
 	vp8, _, ogg := sources720(t)

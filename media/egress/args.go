@@ -85,7 +85,7 @@ func (c Config) audioArgs(rate int) []string {
 // the snapshot (each when on), into the broadcast's folder dir, from a room
 // whose video codec is codec.
 //
-// HLS is fMP4 (CMAF-style segments; EXT-X-VERSION 7) with segments of
+// HLS is fMP4 (CMAF-style segments; EXT-X-VERSION 7), or MPEG-TS, with segments of
 // SegmentDuration, Window of them in the playlist and older ones deleted;
 // ffmpeg writes each file under a temporary name and renames it when
 // complete, and leaves the playlist open (no EXT-X-ENDLIST) when it stops,
@@ -109,10 +109,14 @@ func RoomArgs(c Config, codec, dir string, run int64) ([]string, error) {
 		args = append(args, c.videoArgs(copyVideo)...)
 		args = append(args, c.audioArgs(48000)...)
 		args = append(args, "-f", "hls", "-hls_time", seconds(c.SegmentDuration), "-hls_list_size", strconv.Itoa(c.Window),
-			"-hls_flags", "delete_segments+independent_segments+temp_file+omit_endlist",
-			"-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init-"+r+".mp4",
-			"-hls_segment_filename", filepath.Join(dir, r+"-%d.m4s"), "-hls_start_number_source", "epoch",
-			filepath.Join(dir, playlistName))
+			"-hls_flags", "delete_segments+independent_segments+temp_file+omit_endlist")
+		if c.SegmentType == "mpegts" {
+			args = append(args, "-hls_segment_type", "mpegts", "-hls_segment_filename", filepath.Join(dir, r+"-%d.ts"))
+		} else {
+			args = append(args, "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init-"+r+".mp4",
+				"-hls_segment_filename", filepath.Join(dir, r+"-%d.m4s"))
+		}
+		args = append(args, "-hls_start_number_source", "epoch", filepath.Join(dir, playlistName))
 	}
 	if !c.snapshots() {
 		return args, nil

@@ -16,6 +16,10 @@ type Config struct {
 	// /api/rooms/{room}/snapshot.jpg. nil means on. With HLS and snapshots
 	// off, a room runs ffmpeg only for its restreams.
 	Snapshots *bool `yaml:"snapshots"`
+	// SegmentType is "fmp4" (default: fragmented MP4, EXT-X-MAP, what
+	// low-latency players prefer) or "mpegts" (MPEG-TS: takes a copied H.264
+	// stream's mid-stream changes of resolution without an init segment).
+	SegmentType string `yaml:"segment_type"`
 	// SegmentDuration is the HLS segment length and the keyframe interval of
 	// transcoded video. Default 1s.
 	SegmentDuration time.Duration `yaml:"segment_duration"`
@@ -60,6 +64,7 @@ func DefaultConfig() Config {
 	return Config{
 		HLS:              &hls,
 		Snapshots:        &snapshots,
+		SegmentType:      "fmp4",
 		SegmentDuration:  time.Second,
 		Window:           6,
 		MaxJobs:          8,
@@ -84,6 +89,7 @@ func (c Config) withDefaults() Config {
 	if c.Snapshots == nil {
 		c.Snapshots = d.Snapshots
 	}
+	c.SegmentType = cmp.Or(c.SegmentType, d.SegmentType)
 	c.SegmentDuration = cmp.Or(c.SegmentDuration, d.SegmentDuration)
 	c.Window = cmp.Or(c.Window, d.Window)
 	c.MaxJobs = cmp.Or(c.MaxJobs, d.MaxJobs)
@@ -108,6 +114,8 @@ func (c Config) snapshots() bool { return c.Snapshots == nil || *c.Snapshots }
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
+	case c.SegmentType != "fmp4" && c.SegmentType != "mpegts":
+		return fmt.Errorf("egress.segment_type %q: fmp4 or mpegts", c.SegmentType)
 	case c.SegmentDuration < 500*time.Millisecond || c.SegmentDuration > 10*time.Second:
 		return errors.New("egress.segment_duration: 500ms to 10s")
 	case c.Window < 2 || c.Window > 60:

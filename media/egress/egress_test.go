@@ -26,6 +26,7 @@ func TestRoomArgsGolden(t *testing.T) {
 		{"room-vp9-tuned", "VP9", Config{SegmentDuration: 2 * time.Second, Window: 4, SnapshotInterval: 5 * time.Second, Width: 640, Height: 360, VideoBitrate: 800_000, AudioBitrate: 96_000}},
 		{"room-snapshots-only", "H264", Config{HLS: &off}},
 		{"room-hls-only", "H264", Config{Snapshots: &off}},
+		{"room-mpegts", "H264", Config{SegmentType: "mpegts"}},
 	} {
 		args, err := RoomArgs(c.cfg, c.codec, "/data/egress/tv-1", 1700000000000)
 		if err != nil {
@@ -184,6 +185,7 @@ func TestConfigValidate(t *testing.T) {
 		want string
 	}{
 		{Config{SegmentDuration: 100 * time.Millisecond}, "segment_duration"},
+		{Config{SegmentType: "cmaf"}, "segment_type"},
 		{Config{Window: 1}, "window"},
 		{Config{MaxJobs: -1}, "max_jobs"},
 		{Config{SnapshotInterval: time.Millisecond}, "snapshot_interval"},
