@@ -45,26 +45,38 @@ var (
 
 // sources720 makes 4 s of 1280x720 30 fps video (VP8 in IVF, H.264 baseline
 // Annex-B, both a keyframe a second, with noise so encoders have work) and
-// Ogg/Opus, once per test binary.
+// Ogg/Opus. They are made once and kept in the temp folder for later runs
+// (a new folder is renamed into place whole, so a run sees all or none).
 func sources720(t *testing.T) (vp8, h264, ogg string) {
 	t.Helper()
 	sourcesOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "onair-egress-src")
+		dir := filepath.Join(os.TempDir(), "onair-egress-sources-v1")
+		names := [3]string{"v.ivf", "v.h264", "a.ogg"}
+		sourceFiles.vp8, sourceFiles.h264, sourceFiles.ogg = filepath.Join(dir, names[0]), filepath.Join(dir, names[1]), filepath.Join(dir, names[2])
+		if _, err := os.Stat(sourceFiles.ogg); err == nil {
+			return
+		}
+		tmp, err := os.MkdirTemp("", "onair-egress-sources-")
 		if err != nil {
 			sourcesErr = err
 			return
 		}
-		sourceFiles.vp8, sourceFiles.h264, sourceFiles.ogg = filepath.Join(dir, "v.ivf"), filepath.Join(dir, "v.h264"), filepath.Join(dir, "a.ogg")
+		defer os.RemoveAll(tmp)
 		src := []string{"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-vf", "noise=alls=12:allf=t", "-t", "4"}
 		for _, args := range [][]string{
-			append(src, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "2M", "-g", "30", "-keyint_min", "30", sourceFiles.vp8),
+			append(src, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "2M", "-g", "30", "-keyint_min", "30", filepath.Join(tmp, names[0])),
 			append(src, "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "baseline", "-tune", "zerolatency", "-b:v", "2M", "-g", "30",
-				"-bsf:v", "h264_mp4toannexb", "-f", "h264", sourceFiles.h264),
-			{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4", "-c:a", "libopus", "-b:a", "64k", sourceFiles.ogg},
+				"-bsf:v", "h264_mp4toannexb", "-f", "h264", filepath.Join(tmp, names[1])),
+			{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4", "-c:a", "libopus", "-b:a", "64k", filepath.Join(tmp, names[2])},
 		} {
 			if out, err := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...)...).CombinedOutput(); err != nil {
 				sourcesErr = fmt.Errorf("ffmpeg %v: %v\n%s (install ffmpeg: apt-get install ffmpeg)", args, err, out)
 				return
+			}
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			if _, serr := os.Stat(sourceFiles.ogg); serr != nil { // not another run's folder in place
+				sourcesErr = err
 			}
 		}
 	})
