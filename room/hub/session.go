@@ -161,11 +161,9 @@ func (s *Session) run() {
 			return
 		}
 		if b == nil {
-			select {
-			case <-s.ctx.Done():
-				return
-			case <-s.wake: // may be stale; look again
-			}
+			// Every ending sets the verdict and wakes the goroutine before it
+			// cancels ctx: the wake-up alone is enough to wait for.
+			<-s.wake // may be stale; look again
 			continue
 		}
 		if b.seq == s.joinSeq && s.joinSkip > 0 { // the batch open at Join: only what came after
