@@ -62,6 +62,7 @@ func runContract(t *testing.T, open func(t *testing.T) *DB) {
 		{"DirectMessages", testDirectMessages},
 		{"VoiceClips", testVoiceClips},
 		{"RestreamTargets", testRestreamTargets},
+		{"Recordings", testRecordings},
 		{"RedPackets", testRedPackets},
 		{"ConcurrentCreateSameName", testConcurrentCreateSameName},
 		{"ConcurrentWrites", testConcurrentWrites},
