@@ -195,7 +195,7 @@ func (s *Server) userSocket(c echo.Context) error {
 	ctx, cancel := context.WithCancel(c.Request().Context())
 	defer cancel()
 	defer conn.CloseNow()
-	leave, err := s.messages.JoinUser(u.ID, sfuSessionID(), wsSink{conn}, func(reason error) {
+	leave, err := s.messages.JoinUser(u.ID, sfuSessionID(), &wsSink{conn: conn}, func(reason error) {
 		_ = conn.Close(closeFor(reason))
 		cancel()
 	})

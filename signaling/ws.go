@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,13 +33,44 @@ type Interaction interface {
 // maxInbound caps one client frame: a message body is small (200 characters).
 const maxInbound = 4 << 10
 
-// wsSink writes a batch as one WebSocket text frame holding a JSON array of
-// envelopes: every frame a client receives is such an array. The frame is the
-// batch's own, encoded once for the whole room; the hub bounds the write
-// (hub.Config.WriteTimeout) through ctx.
-type wsSink struct{ conn *websocket.Conn }
+// wsSink is a WebSocket as the hub's sink: it writes a batch as one text frame
+// holding a JSON array of envelopes (every frame a client receives is such an
+// array), the batch's own frame, encoded once for the whole room.
+//
+// The hub calls it with the session's context, the same in every call and
+// never concurrently. wsSink watches that context once: when it is done while a
+// write is in flight (Leave, Close, the hub's write watchdog), it closes the
+// connection, which ends the write. So conn.Write gets no context to watch,
+// and sets up no watch of its own for every frame. Frames of a session's own
+// go through wsReply.
+type wsSink struct {
+	conn    *websocket.Conn
+	watched bool // the session's context is watched
+	writing atomic.Bool
+}
 
-func (w wsSink) WriteBatch(ctx context.Context, b hub.Batch) error {
+func (w *wsSink) WriteBatch(ctx context.Context, b hub.Batch) error {
+	if !w.watched {
+		w.watched = true
+		context.AfterFunc(ctx, func() {
+			if w.writing.Load() {
+				_ = w.conn.CloseNow()
+			}
+		})
+	}
+	w.writing.Store(true)
+	defer w.writing.Store(false)
+	if err := ctx.Err(); err != nil { // after the store: a later cancel finds the write in flight
+		return err
+	}
+	return w.conn.Write(context.Background(), websocket.MessageText, b.Frame())
+}
+
+// wsReply writes frames of a session's own (its history, refusals) with the
+// caller's context.
+type wsReply struct{ conn *websocket.Conn }
+
+func (w wsReply) WriteBatch(ctx context.Context, b hub.Batch) error {
 	return w.conn.Write(ctx, websocket.MessageText, b.Frame())
 }
 
@@ -59,7 +91,7 @@ const kickedReason = "removed from the room by a moderator"
 func closeFor(reason error) (websocket.StatusCode, string) {
 	switch {
 	case errors.Is(reason, hub.ErrSlowConsumer):
-		return closeTooSlow, "too slow: messages were dropped; reconnect with ?after= the last id received"
+		return closeTooSlow, "too slow: fell behind the room; reconnect with ?after= the last id received"
 	case errors.Is(reason, hub.ErrClosed):
 		return websocket.StatusGoingAway, "the server is shutting down; reconnect"
 	}
@@ -160,7 +192,8 @@ func (s *Server) roomSocket(c echo.Context) error {
 			cancel()
 		})()
 	}
-	sink := &gatedSink{inner: wsSink{conn}, open: make(chan struct{})}
+	sink := &gatedSink{inner: &wsSink{conn: conn}, open: make(chan struct{})}
+	reply := wsReply{conn}
 	leave, err := s.interaction.Join(id, sfuSessionID(), sink, func(reason error) {
 		_ = conn.Close(closeFor(reason))
 		cancel()
@@ -170,13 +203,13 @@ func (s *Server) roomSocket(c echo.Context) error {
 		return nil
 	}
 	defer leave()
-	s.sendHistory(ctx, id, c.QueryParam("after"), sink)
+	s.sendHistory(ctx, id, c.QueryParam("after"), sink, reply)
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
 			return nil
 		}
-		postInbound(ctx, s.interaction, id, from, data, sink.inner) // the history is out
+		postInbound(ctx, s.interaction, id, from, data, reply)
 	}
 }
 
@@ -234,10 +267,10 @@ func (s *Server) deleteMessage(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// sendHistory writes the room's recent messages, then lets the live ones that
-// queued meanwhile through: joining before reading history leaves no gap, and
-// the gate drops live messages the history already had.
-func (s *Server) sendHistory(ctx context.Context, id room.ID, after string, gate *gatedSink) {
+// sendHistory writes the room's recent messages through reply, then lets the
+// live ones that queued meanwhile through: joining before reading history
+// leaves no gap, and the gate drops live messages the history already had.
+func (s *Server) sendHistory(ctx context.Context, id room.ID, after string, gate *gatedSink, reply hub.Sink) {
 	hist, err := s.interaction.History(ctx, id, after)
 	if err != nil {
 		s.log.Warn("room history", "room", id, "err", err)
@@ -245,7 +278,7 @@ func (s *Server) sendHistory(ctx context.Context, id room.ID, after string, gate
 	last := after
 	if len(hist) > 0 {
 		last = envelopeID(hist[len(hist)-1])
-		_ = gate.inner.WriteBatch(ctx, hub.NewBatch(hist...))
+		_ = reply.WriteBatch(ctx, hub.NewBatch(hist...))
 	}
 	gate.release(last)
 }
