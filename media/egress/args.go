@@ -96,6 +96,12 @@ func (c Config) audioArgs(rate int) []string {
 // pairs: the first of the room and the one after it, then two every
 // interval.
 func RoomArgs(c Config, codec, dir string, run int64) ([]string, error) {
+	return roomArgs(c, codec, dir, "", run)
+}
+
+// roomArgs are RoomArgs that, when recDir is not empty, also record the
+// room (see RecordingRoomArgs).
+func roomArgs(c Config, codec, dir, recDir string, run int64) ([]string, error) {
 	c = c.withDefaults()
 	copyVideo, err := videoCopy(codec)
 	if err != nil {
@@ -103,20 +109,26 @@ func RoomArgs(c Config, codec, dir string, run int64) ([]string, error) {
 	}
 	// Copied video is decoded for the snapshot alone.
 	args := inputArgs(copyVideo && c.snapshots())
-	if c.hls() {
-		r := strconv.FormatInt(run, 10)
+	if c.hls() || recDir != "" {
 		args = append(args, "-map", "0:v:0", "-map", "0:a:0")
 		args = append(args, c.videoArgs(copyVideo)...)
 		args = append(args, c.audioArgs(48000)...)
-		args = append(args, "-f", "hls", "-hls_time", seconds(c.SegmentDuration), "-hls_list_size", strconv.Itoa(c.Window),
-			"-hls_flags", "delete_segments+independent_segments+temp_file+omit_endlist")
-		if c.SegmentType == "mpegts" {
-			args = append(args, "-hls_segment_type", "mpegts", "-hls_segment_filename", filepath.Join(dir, r+"-%d.ts"))
-		} else {
-			args = append(args, "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init-"+r+".mp4",
-				"-hls_segment_filename", filepath.Join(dir, r+"-%d.m4s"))
+	}
+	switch {
+	case c.hls() && recDir != "":
+		tee, err := recordTee(c.hlsOptions(dir, run), filepath.Join(dir, playlistName), recDir, run)
+		if err != nil {
+			return nil, err
 		}
-		args = append(args, "-hls_start_number_source", "epoch", filepath.Join(dir, playlistName))
+		args = append(args, tee...)
+	case c.hls():
+		args = append(args, "-f", "hls")
+		for _, o := range c.hlsOptions(dir, run) {
+			args = append(args, "-"+o[0], o[1])
+		}
+		args = append(args, filepath.Join(dir, playlistName))
+	case recDir != "":
+		args = append(args, recordOutput(recDir, run)...)
 	}
 	if !c.snapshots() {
 		return args, nil
@@ -126,6 +138,21 @@ func RoomArgs(c Config, codec, dir string, run int64) ([]string, error) {
 		"-vf", fmt.Sprintf("select='isnan(prev_selected_t)+gte(t-prev_selected_t,%s)+mod(selected_n,2)',scale=w='min(%d,iw)':h=-2", every, c.SnapshotWidth),
 		"-fps_mode", "vfr", "-c:v", "mjpeg", "-q:v", "5",
 		"-f", "image2", "-update", "1", "-atomic_writing", "1", filepath.Join(dir, snapshotName)), nil
+}
+
+// hlsOptions are the HLS muxer's options, name and value, for run number
+// run into dir.
+func (c Config) hlsOptions(dir string, run int64) [][2]string {
+	r := strconv.FormatInt(run, 10)
+	o := [][2]string{{"hls_time", seconds(c.SegmentDuration)}, {"hls_list_size", strconv.Itoa(c.Window)},
+		{"hls_flags", "delete_segments+independent_segments+temp_file+omit_endlist"}}
+	if c.SegmentType == "mpegts" {
+		o = append(o, [2]string{"hls_segment_type", "mpegts"}, [2]string{"hls_segment_filename", filepath.Join(dir, r+"-%d.ts")})
+	} else {
+		o = append(o, [2]string{"hls_segment_type", "fmp4"}, [2]string{"hls_fmp4_init_filename", "init-" + r + ".mp4"},
+			[2]string{"hls_segment_filename", filepath.Join(dir, r+"-%d.m4s")})
+	}
+	return append(o, [2]string{"hls_start_number_source", "epoch"})
 }
 
 // PushArgs are ffmpeg's arguments to push a room whose video codec is codec

@@ -56,6 +56,13 @@ type Config struct {
 	// StallTimeout restarts an ffmpeg whose output has not grown for this
 	// long. Default 20s.
 	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// Record records every broadcast for replay unless its streamer turned
+	// recording off for their room (a streamer may also turn it on when
+	// this is false). Default false.
+	Record bool `yaml:"record"`
+	// RecordingRetention is how long recordings are kept; older ones are
+	// deleted, files and records. Default 720h (30 days).
+	RecordingRetention time.Duration `yaml:"recording_retention"`
 }
 
 // DefaultConfig is what a node runs with when told nothing.
@@ -78,6 +85,8 @@ func DefaultConfig() Config {
 		RestartMin:       time.Second,
 		RestartMax:       30 * time.Second,
 		StallTimeout:     20 * time.Second,
+
+		RecordingRetention: 30 * 24 * time.Hour,
 	}
 }
 
@@ -103,6 +112,7 @@ func (c Config) withDefaults() Config {
 	c.RestartMin = cmp.Or(c.RestartMin, d.RestartMin)
 	c.RestartMax = cmp.Or(c.RestartMax, d.RestartMax)
 	c.StallTimeout = cmp.Or(c.StallTimeout, d.StallTimeout)
+	c.RecordingRetention = cmp.Or(c.RecordingRetention, d.RecordingRetention)
 	return c
 }
 
@@ -138,6 +148,8 @@ func (c Config) Validate() error {
 		return errors.New("egress.restart_min: at least 100ms, and restart_max at least restart_min")
 	case c.StallTimeout < 5*time.Second:
 		return errors.New("egress.stall_timeout: at least 5s")
+	case c.RecordingRetention < time.Hour:
+		return errors.New("egress.recording_retention: at least 1h")
 	}
 	if _, err := parseAllowList(c.RTMPAllow); err != nil {
 		return fmt.Errorf("egress.rtmp_allow: %w", err)

@@ -28,7 +28,9 @@ type Deps struct {
 	Targets TargetStore
 	// Resolver looks up restream hosts; nil means net.DefaultResolver.
 	Resolver Resolver
-	Log      *slog.Logger
+	// Recordings, when set, is told how each recording ended.
+	Recordings Recordings
+	Log        *slog.Logger
 }
 
 // Supervisor runs the egress jobs of the live rooms of one node. Its
@@ -42,6 +44,8 @@ type Supervisor struct {
 	targets TargetStore
 	resolve Resolver
 	dir     string
+	recRoot string // <data>/recordings
+	recs    Recordings
 	log     *slog.Logger
 
 	ctx    context.Context
@@ -59,6 +63,8 @@ type Supervisor struct {
 type broadcast struct {
 	room   string
 	dir    string // its HLS files and snapshot
+	rec    string // the recording's id; empty when not recorded
+	recDir string // the recording's folder
 	ctx    context.Context
 	cancel context.CancelFunc
 	main   *job       // HLS and snapshots; nil when both are off
@@ -109,7 +115,7 @@ func New(cfg Config, data string, d Deps) (*Supervisor, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Supervisor{cfg: cfg, allow: allow, tools: d.Tools, taps: d.Taps, targets: d.Targets, resolve: res, dir: dir,
-		log: d.Log.With("component", "egress"), ctx: ctx, cancel: cancel, slots: make(chan struct{}, cfg.MaxJobs),
+		recRoot: filepath.Join(data, "recordings"), recs: d.Recordings, log: d.Log.With("component", "egress"), ctx: ctx, cancel: cancel, slots: make(chan struct{}, cfg.MaxJobs),
 		rooms: map[string]*broadcast{}}, nil
 }
 
@@ -155,7 +161,10 @@ func (s *Supervisor) spawnLocked(f func()) {
 
 // RoomStarted starts a live room's egress: the room job (HLS, snapshots) and
 // a push per enabled restream target.
-func (s *Supervisor) RoomStarted(room string) {
+func (s *Supervisor) RoomStarted(room string) { s.start(room, "") }
+
+// start starts a room's egress, recorded as rec unless that is empty.
+func (s *Supervisor) start(room, rec string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.rooms[room] != nil {
@@ -164,9 +173,12 @@ func (s *Supervisor) RoomStarted(room string) {
 	b := &broadcast{room: room, dir: filepath.Join(s.dir, fmt.Sprintf("%s-%d", room, time.Now().UnixMilli())), pushes: map[string]*push{}}
 	b.ctx, b.cancel = context.WithCancel(s.ctx)
 	s.rooms[room] = b
-	if s.cfg.hls() || s.cfg.snapshots() {
-		b.main = s.newJob(room, "room", func(codec string, run int64) ([]string, error) { return RoomArgs(s.cfg, codec, b.dir, run) })
-		b.main.prepare = func(context.Context, int64) error { return resetFolder(b.dir) }
+	if rec != "" {
+		b.rec, b.recDir = rec, RecordingDir(s.recRoot, rec)
+	}
+	if s.cfg.hls() || s.cfg.snapshots() || b.rec != "" {
+		b.main = s.newJob(room, "room", func(codec string, run int64) ([]string, error) { return roomArgs(s.cfg, codec, b.dir, b.recDir, run) })
+		b.main.prepare = func(context.Context, int64) error { return b.prepare() }
 		b.main.keyEvery = s.cfg.SnapshotInterval // keyframes are what a copying job's snapshot decodes
 		if s.cfg.hls() {
 			b.main.keyEvery = s.cfg.SegmentDuration
@@ -207,6 +219,9 @@ func (s *Supervisor) RoomEnded(room string) {
 	s.spawn(func() {
 		if b.main != nil {
 			<-b.main.done
+		}
+		if b.rec != "" {
+			s.finishRecording(b)
 		}
 		b.sync.Lock() // a sync in flight sees the broadcast cancelled and starts nothing
 		for _, p := range b.pushes {
