@@ -28,7 +28,7 @@ const modState = `(() => {
     inputDisabled: input ? input.disabled : null,
     errorText: err && !err.hidden ? err.textContent : '',
     noteText: note && !note.hidden ? note.textContent : '',
-    reportRoomShown: !document.getElementById('report-room').hidden,
+    reportRoomShown: !document.getElementById('report-room').hidden, kicked: !!c.kicked,
     ids: Array.from(document.querySelectorAll('#chat-list li[data-id]')).map((li) => li.dataset.id)};
 })()`
 
@@ -166,9 +166,16 @@ func TestModerationBrowser(t *testing.T) {
 	}
 	browsertest.Screenshot(t, fan, "fan-banned-1280")
 
-	// Kick closes the viewer's chat session; it reconnects.
+	// Kick closes the viewer's chat session (4001): the page does not come
+	// straight back and says why; a reload joins again.
 	menu(star, "fan", "kick")
 	browsertest.WaitState(t, star, modState, func(s map[string]any) bool { return mod(s)["lastAction"] == "kick" }, 10*time.Second)
+	browsertest.WaitState(t, fan, modState, func(s map[string]any) bool { return s["kicked"] == true && s["status"] == "closed" }, 20*time.Second)
+	time.Sleep(1500 * time.Millisecond) // longer than the first reconnect backoff
+	if st := browsertest.Eval[map[string]any](t, fan, "window.state.chat"); st["status"] != "closed" {
+		t.Errorf("the kicked page reconnected: %v", st)
+	}
+	browsertest.Navigate(t, fan, n.base+"/watch/star")
 	browsertest.WaitState(t, fan, modState, func(s map[string]any) bool { return s["status"] == "open" }, 20*time.Second)
 
 	// The viewer tries to delete the streamer's message: the server's 403 shows

@@ -24,6 +24,7 @@
 //   bullets   danmaku elements on the overlay now
 //   deleted   delete envelopes received
 //   review    the queue of held messages (see review.js)
+//   kicked    true once the server closed the socket for a kick or ban (4001)
 //   moderation {lastAction, lastError, errorStatus, canModerate, busy}:
 //             lastAction  "report" | "delete" | "timeout" | "ban" | "kick" |
 //                         "report_room" of the last call that succeeded, or null
@@ -59,6 +60,9 @@ const STABLE_MS = 5000; // an open socket that lasted this long resets the backo
 const ERROR_SHOW_MS = 4000;
 const FRESH_MS = 5000; // history younger than this still flies as danmaku
 const SEEN_MAX = 2000;
+// The server closes a kicked or banned user's socket with 4001 (do not
+// reconnect); 4002 (too slow) and 1001 (shutting down) are worth a reconnect.
+const CLOSE_KICKED = 4001;
 
 const SYSTEM_TEXT = {
   live_started: 'The stream started',
@@ -235,10 +239,11 @@ export class Danmaku {
  * envelopes; first is true for the first frame of a connection (the history).
  */
 export class RoomSocket {
-  constructor(room, { onBatch, onStatus }) {
+  constructor(room, { onBatch, onStatus, onKicked = null }) {
     this.room = room;
     this.onBatch = onBatch;
     this.onStatus = onStatus;
+    this.onKicked = onKicked;
     this.ws = null;
     this.dc = null; // the open data channel that carries the stream, or null
     this.lastId = '';
@@ -316,9 +321,16 @@ export class RoomSocket {
     ws.addEventListener('message', (e) => {
       if (this.ws === ws) read(e.data);
     });
-    ws.addEventListener('close', () => {
+    ws.addEventListener('close', (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      if (e.code === CLOSE_KICKED) {
+        // Kicked or banned: coming straight back would only be refused.
+        this.stopped = true;
+        this.setStatus('closed');
+        this.onKicked?.();
+        return;
+      }
       if (openedAt && performance.now() - openedAt > STABLE_MS) this.failures = 0;
       this.retry();
     });
@@ -642,6 +654,10 @@ export function mountChat(panel, { room, overlay = null, state = window.state ||
   // ---- socket
   const socket = new RoomSocket(room, {
     onBatch: showBatch,
+    onKicked: () => {
+      chat.kicked = true;
+      showNote('You were removed from this room\'s chat.', 'error');
+    },
     onStatus: (s, transport) => {
       chat.status = s;
       chat.transport = transport;
