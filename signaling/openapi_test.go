@@ -45,12 +45,14 @@ type noEgress struct{ Egress }
 
 type noRedPackets struct{ RedPackets }
 
+type noRecordings struct{ Recordings }
+
 func (noMedia) ICEServers() []sfu.ICEServer { return nil }
 
 // Every /api route is documented in openapi.json with its method, and every
 // documented operation is routed.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Messages: noMessages{}, Review: noReview{}, Economy: noEconomy{}, Wallet: noWallet{}, Voice: noVoice{}, Egress: noEgress{}, RedPackets: noRedPackets{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Messages: noMessages{}, Review: noReview{}, Economy: noEconomy{}, Wallet: noWallet{}, Voice: noVoice{}, Egress: noEgress{}, RedPackets: noRedPackets{}, Recordings: noRecordings{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}

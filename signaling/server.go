@@ -58,6 +58,8 @@ type Deps struct {
 	// Egress, when set, serves HLS (/hls/{room}/index.m3u8), snapshots and
 	// restream targets.
 	Egress Egress
+	// Recordings, when set, lists, serves and deletes recorded broadcasts.
+	Recordings Recordings
 	// Review is the queue of held chat messages.
 	Review Review
 	// RedPackets drops and grabs red packets in rooms.
@@ -217,6 +219,7 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s.voiceRoutes(api, d.Voice)
 	s.egressRoutes(e, api, d.Egress)
+	s.recordingRoutes(e, api, d.Recordings)
 	s.redPacketRoutes(api, d.RedPackets)
 	s.walletRoutes(e, api, d.Wallet)
 	if d.Reports != nil {
@@ -253,6 +256,7 @@ func pages(e *echo.Echo, files fs.FS) {
 	e.GET("/earnings", html("earnings.html", false))
 	e.GET("/studio/:room", html("studio.html", true))
 	e.GET("/watch/:room", html("watch.html", true))
+	e.GET("/replay/:id", html("replay.html", false))
 	if static, err := fs.Sub(files, "static"); err == nil {
 		e.StaticFS("/static", static)
 	}

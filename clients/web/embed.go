@@ -13,6 +13,7 @@
 //	wallet.html      /wallet:        coins: balance, recharge packages (checkout with the payment provider), orders,
 //	                                 coin history with "load more"
 //	earnings.html    /earnings:      a streamer's earnings, the withdrawal form with its terms, the requests
+//	replay.html      /replay/{id}:   a recorded broadcast in a <video> (MP4), deleted by its streamer or an admin
 //	static/common.js shared helpers: WHIP/WHEP exchange, problem+json, ice-server Link headers, stats,
 //	                 formatting and DOM helpers; it adds inbox.js to every page with a top bar
 //	static/api.js    the REST API: JSON requests with the session cookie, the current user, the
@@ -36,7 +37,7 @@ import (
 	"io/fs"
 )
 
-//go:embed lobby.html login.html messages.html studio.html watch.html wallet.html earnings.html static
+//go:embed lobby.html login.html messages.html studio.html watch.html wallet.html earnings.html replay.html static
 var files embed.FS
 
 // FS holds the pages at its top (lobby.html, login.html, messages.html,

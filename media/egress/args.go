@@ -109,6 +109,9 @@ func roomArgs(c Config, codec, dir, recDir string, run int64) ([]string, error) 
 	}
 	// Copied video is decoded for the snapshot alone.
 	args := inputArgs(copyVideo && c.snapshots())
+	if recDir != "" {
+		args = endOnSilence(args)
+	}
 	if c.hls() || recDir != "" {
 		args = append(args, "-map", "0:v:0", "-map", "0:a:0")
 		args = append(args, c.videoArgs(copyVideo)...)

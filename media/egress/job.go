@@ -34,6 +34,9 @@ type job struct {
 	// HLS cuts segments and RTMP ingests expect GOPs at keyframes, and a
 	// WebRTC sender makes keyframes only when asked.
 	keyEvery time.Duration
+	// drain, when positive, is how long ffmpeg has to end by itself once the
+	// room ended (its input goes quiet) before it is interrupted.
+	drain time.Duration
 
 	mu     sync.Mutex
 	status Status
@@ -234,6 +237,15 @@ func (j *job) once(ctx context.Context) (time.Duration, error) {
 			}
 			return lived(), err
 		case <-tap.Done():
+			if j.drain > 0 {
+				t := time.NewTimer(j.drain)
+				select {
+				case <-exited:
+					t.Stop()
+					return lived(), errors.New("egress: the room ended")
+				case <-t.C:
+				}
+			}
 			stop()
 			<-exited
 			return lived(), errors.New("egress: the room ended")

@@ -55,6 +55,28 @@ func RecordingRoomArgs(c Config, codec, dir, recDir string, run int64) ([]string
 	return roomArgs(c, codec, dir, recDir, run)
 }
 
+// silence is how long a recording room job's input may be silent, in whole
+// seconds, before ffmpeg takes it as ended (the SDP demuxer's
+// listen_timeout, checked on every read: ffmpeg gives up after about three
+// of them). Ending by input is what lets ffmpeg finish every output: a SIGINT
+// cannot stop it while its read of a quiet input blocks (fftools
+// decode_interrupt_cb needs a second signal once transcoding began, and that
+// one aborts the output writes too), so it would be killed and lose the
+// part's last fragment. When the room ends the job waits for this
+// (drainWait) before it interrupts ffmpeg.
+const silence = 1
+
+// drainWait bounds how long a recording job waits, once its room ended, for
+// ffmpeg to end on the silence of its input.
+const drainWait = 3*silence*time.Second + 2*time.Second
+
+// endOnSilence adds the input's silence limit to input arguments (before
+// the SDP input).
+func endOnSilence(args []string) []string {
+	i := slices.Index(args, "sdp")
+	return slices.Concat(args[:i-1], []string{"-listen_timeout", strconv.Itoa(silence)}, args[i-1:])
+}
+
 // recordOutput writes the part alone (HLS off).
 func recordOutput(recDir string, run int64) []string {
 	args := []string{"-f", "mp4"}

@@ -179,6 +179,9 @@ func (s *Supervisor) start(room, rec string) {
 	if s.cfg.hls() || s.cfg.snapshots() || b.rec != "" {
 		b.main = s.newJob(room, "room", func(codec string, run int64) ([]string, error) { return roomArgs(s.cfg, codec, b.dir, b.recDir, run) })
 		b.main.prepare = func(context.Context, int64) error { return b.prepare() }
+		if b.rec != "" {
+			b.main.drain = drainWait
+		}
 		b.main.keyEvery = s.cfg.SnapshotInterval // keyframes are what a copying job's snapshot decodes
 		if s.cfg.hls() {
 			b.main.keyEvery = s.cfg.SegmentDuration

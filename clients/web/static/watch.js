@@ -53,6 +53,7 @@ import { mountLikes } from './likes.js';
 import { mountRedPackets } from './redpacket.js';
 import { mountGifts } from './gifts.js';
 import { reasonForm, report } from './moderation.js';
+import { pastBroadcasts } from './replay.js';
 import { RoomChannel } from './room-channel.js';
 import { Stage } from './stage.js';
 
@@ -145,9 +146,17 @@ const stage = new Stage(ui.grid, {
 });
 
 function setStatus(status, error = '') {
+  if (status === 'offline' && state.status !== 'offline') showPast();
   state.status = status;
   state.error = error;
   render();
+}
+
+// While the room is offline, its past broadcasts are listed under the player.
+async function showPast() {
+  const past = document.getElementById('past');
+  const n = await pastBroadcasts(room, document.getElementById('past-list'));
+  past.hidden = n === 0 || state.status !== 'offline';
 }
 
 function render() {

@@ -49,6 +49,9 @@ type App struct {
 	ln        net.Listener
 	// packets drops and grabs red packets; its sweeper runs from Run.
 	packets *redpacket.Service
+	// recordings of broadcasts for replay; its cleanup runs from Run; nil
+	// without ffmpeg.
+	recordings *recordings
 }
 
 // New builds the node bottom-up; on error nothing is left running.
@@ -130,7 +133,12 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var recs signaling.Recordings // a nil *recordings is no Recordings
+	if a.recordings != nil {
+		recs = a.recordings
+	}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
+		Recordings:  recs,
 		Messages:    messages{DB: a.db, dms: dms, relay: relay},
 		Voice:       voiceMessages,
 		Egress:      media,
@@ -178,6 +186,9 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { a.purgeRevoked(gctx); return nil })
 	g.Go(func() error { a.likes.Run(gctx); return nil })
 	g.Go(func() error { a.wallet.Run(gctx); return nil })
+	if a.recordings != nil {
+		g.Go(func() error { a.recordings.run(gctx); return nil })
+	}
 	g.Go(func() error {
 		// A lost watch keeps the last word list; it is no reason to stop serving.
 		if err := a.words.Watch(gctx, a.chat.SetWords); err != nil {

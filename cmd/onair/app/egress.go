@@ -25,11 +25,13 @@ func (a *App) newEgress(cfg Config, log *slog.Logger) (signaling.Egress, error) 
 		}
 		return nil, fmt.Errorf("egress: %w", err)
 	}
-	sup, err := egress.New(cfg.Egress, cfg.Data, egress.Deps{Tools: tools, Taps: a.sfu, Targets: restreamStore{a.db}, Log: log})
+	recs := &recordings{}
+	sup, err := egress.New(cfg.Egress, cfg.Data, egress.Deps{Tools: tools, Taps: a.sfu, Targets: restreamStore{a.db}, Recordings: recs, Log: log})
 	if err != nil {
 		return nil, err
 	}
-	a.egress, a.stage.egress = sup, sup
+	*recs = *newRecordings(cfg, a.db, tools, sup, log)
+	a.egress, a.stage.egress, a.stage.recordings, a.recordings = sup, sup, recs, recs
 	return sup, nil
 }
 

@@ -24,10 +24,15 @@ type stage struct {
 	ttl        time.Duration
 	every      time.Duration // renewal and viewer-count messages
 	log        *slog.Logger
-	// egress, when set, hears first of rooms starting and ending (media jobs).
+	// egress, when set, hears first of rooms starting and ending (media
+	// jobs); a broadcast that recordings says is recorded starts recorded.
 	egress interface {
 		RoomStarted(room string)
+		RoomStartedRecording(room, recording string)
 		RoomEnded(room string)
+	}
+	recordings interface {
+		start(ctx context.Context, b store.Broadcast) (string, error)
 	}
 
 	mu   sync.Mutex
@@ -65,22 +70,31 @@ func (s *stage) do(what string, f func(ctx context.Context) error) {
 }
 
 func (s *stage) RoomStarted(id string) {
-	if s.egress != nil {
-		s.egress.RoomStarted(id)
-	}
-	s.events.RoomStarted(id)
+	var recording string
 	s.do("broadcast start", func(ctx context.Context) error {
 		b, err := s.broadcasts.StartBroadcast(ctx, id, time.Now())
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // a dev-mode room with no record
 		}
-		if err == nil {
-			s.mu.Lock()
-			s.live[id] = &onAir{id: b.ID}
-			s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.live[id] = &onAir{id: b.ID}
+		s.mu.Unlock()
+		if s.egress != nil && s.recordings != nil {
+			recording, err = s.recordings.start(ctx, b)
 		}
 		return err
 	})
+	switch {
+	case s.egress == nil:
+	case recording != "":
+		s.egress.RoomStartedRecording(id, recording)
+	default:
+		s.egress.RoomStarted(id)
+	}
+	s.events.RoomStarted(id)
 	s.do("directory set", func(ctx context.Context) error {
 		return s.dir.SetLive(ctx, room.LiveRoom{ID: room.ID(id), Node: s.node, StartedAt: time.Now().UTC()}, s.ttl)
 	})
