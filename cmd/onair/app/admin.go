@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,17 +16,13 @@ import (
 // streamer `stream_key: ...`, one per line (and `password: ...` when it made one).
 func adminCreateUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var name, role, password string
-	cfg, err := load("onair admin create-user", args, getenv, stderr, func(fs *flag.FlagSet) {
+	cfg, code, ok := loadCommand("onair admin create-user", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "", "login handle, [a-z0-9_-]{3,32} (required)")
 		fs.StringVar(&role, "role", "viewer", "superadmin, admin, streamer or viewer")
 		fs.StringVar(&password, "password", "", "password (default: a random one, printed)")
 	})
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "onair admin create-user:", err)
-		return 2
+	if !ok {
+		return code
 	}
 	r := store.Role(role)
 	if !r.Valid() {

@@ -196,6 +196,21 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (Config, 
 }
 
 // load is Load for any sub-command; extra registers the sub-command's own flags.
+// loadCommand loads a sub-command's configuration; when the command cannot
+// go on, ok is false and code is its exit code (0 after -h, 2 with the error
+// printed).
+func loadCommand(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (cfg Config, code int, ok bool) {
+	cfg, err := load(name, args, getenv, stderr, extra)
+	if err == nil {
+		return cfg, 0, true
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return cfg, 0, false
+	}
+	fmt.Fprintln(stderr, name+":", err)
+	return cfg, 2, false
+}
+
 func load(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (Config, error) {
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"iter"
@@ -55,13 +53,9 @@ func giftCredits(ctx context.Context, db *store.DB) iter.Seq2[board.Credit, erro
 // --redis) are rebuilt by every server when it starts.
 func leaderboardRebuild(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	const name = "onair leaderboard rebuild"
-	cfg, err := load(name, args, getenv, stderr, nil)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, name+":", err)
-		return 2
+	cfg, code, ok := loadCommand(name, args, getenv, stderr, nil)
+	if !ok {
+		return code
 	}
 	if cfg.Redis == "" {
 		fmt.Fprintln(stderr, name+": the leaderboards are in each server's memory (no --redis): a server rebuilds them from the ledger when it starts")

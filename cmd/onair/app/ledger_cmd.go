@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,15 +19,11 @@ import (
 func ledgerVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	const name = "onair ledger verify"
 	grace := economy.DefaultConfig().OutboxGrace
-	cfg, err := load(name, args, getenv, stderr, func(fs *flag.FlagSet) {
+	cfg, code, ok := loadCommand(name, args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.DurationVar(&grace, "outbox-grace", grace, "report events committed longer ago than this and still unpublished")
 	})
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintln(stderr, name+":", err)
-		return 2
+	if !ok {
+		return code
 	}
 	if grace <= 0 {
 		fmt.Fprintln(stderr, name+": --outbox-grace must be positive")
