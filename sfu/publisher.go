@@ -16,8 +16,10 @@ type publisher struct {
 	slot   *slot         // set by Router.addPublisher before ready closes
 	ready  chan struct{} // closed once the publisher is on the stage
 	taken  [3]atomic.Bool
-	stats  *counters
-	cfg    Config
+	// noVideo and noAudio: the offer had no m-line of the kind.
+	noVideo, noAudio bool
+	stats            *counters
+	cfg              Config
 }
 
 // onTrack serves pion's OnTrack: the first track of each kind feeds the slot; any

@@ -19,6 +19,16 @@ type slot struct {
 	video, audio *feed
 	pub          *publisher // nil while waiting for a republish
 	grace        *time.Timer
+	// noVideo and noAudio: its publisher's offer had no m-line of the kind.
+	noVideo, noAudio bool
+}
+
+// sends reports whether the slot's publisher sends media of kind.
+func (s *slot) sends(kind webrtc.RTPCodecType) bool {
+	if kind == webrtc.RTPCodecTypeVideo {
+		return !s.noVideo
+	}
+	return !s.noAudio
 }
 
 // pair is a subscriber's video and audio m-line pair that shows one slot.
@@ -133,6 +143,12 @@ func (r *Router) addPublisher(p *publisher, videoMime, videoFmtp string) (old *p
 			s.grace = nil
 		}
 		old, s.pub, p.slot = s.pub, p, s
+		if s.noVideo != p.noVideo || s.noAudio != p.noAudio {
+			s.noVideo, s.noAudio = p.noVideo, p.noAudio
+			for t := range r.taps {
+				t.slotUpdated(s)
+			}
+		}
 	} else {
 		if len(r.slots) >= r.sfu.cfg.MaxPublishers {
 			r.mu.Unlock()
@@ -140,12 +156,15 @@ func (r *Router) addPublisher(p *publisher, videoMime, videoFmtp string) (old *p
 		}
 		vc, _ := capability(r.videoMime, r.videoFmtp)
 		ac, _ := capability(webrtc.MimeTypeOpus)
-		s := &slot{identity: p.sess.Identity, pub: p,
+		s := &slot{identity: p.sess.Identity, pub: p, noVideo: p.noVideo, noAudio: p.noAudio,
 			video: newFeed(webrtc.RTPCodecTypeVideo, vc), audio: newFeed(webrtc.RTPCodecTypeAudio, ac)}
 		r.slots = append(r.slots, s)
 		p.slot = s
 		for sub := range r.subs {
 			sub.assign(s)
+		}
+		for t := range r.taps {
+			t.slotAdded()
 		}
 		if len(r.slots) == 1 {
 			r.started = time.Now().UTC()

@@ -228,7 +228,8 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 		return nil, "", err
 	}
 	sess := &Session{ID: newSessionID(), Room: room, Role: RolePublisher, Identity: identity, pc: pc, etag: newETag(), done: make(chan struct{})}
-	p := &publisher{sess: sess, router: r, ready: make(chan struct{}), stats: &s.stats, cfg: s.cfg}
+	p := &publisher{sess: sess, router: r, ready: make(chan struct{}), stats: &s.stats, cfg: s.cfg,
+		noVideo: len(info.video) == 0, noAudio: len(info.audio) == 0}
 	sess.cleanup = func() {
 		s.untrack(sess)
 		r.publisherLeft(p)

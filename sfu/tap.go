@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ const srInterval = time.Second
 // TapTrack is one track a Tap sends, with what a receiver's SDP needs to read
 // it (RFC 8866 §6.6 rtpmap and fmtp).
 type TapTrack struct {
+	Slot int    // which of the tap's co-hosts: the stage's order
 	Kind string // "video" or "audio"
 	// Addr is where the RTP goes; sender reports go to the port above it
 	// (RFC 3550 §11), so a receiver binds both.
@@ -45,45 +47,68 @@ func (t TapTrack) Codec() string {
 	return name
 }
 
-// TapStats counts what a tap sent and what its queue dropped.
+// TapStats counts what a tap sent and what its queues dropped.
 type TapStats struct {
 	Packets, Bytes, Dropped uint64
 }
 
+// TapAddrs are where a tap sends one stage slot's tracks: RTP to each
+// address, RTCP to the port above it. A nil address leaves that kind out.
+type TapAddrs struct {
+	Video, Audio *net.UDPAddr
+}
+
 // Tap sends a live room's media as plain RTP to loopback UDP, for a local
-// receiver such as an ffmpeg egress job. It joins the stage like a viewer that
-// shows the first slot (the next one when that slot leaves): each track has
-// its own bounded queue and writer, so a slow tap loses only its own packets;
-// once started it begins each video track at a keyframe (asking the publisher
-// for one) and keeps one continuous stream across a publisher's republish. It also sends an
-// RTCP sender report per track every second, which lets the receiver line
-// audio and video up (RFC 3550 §6.4.1).
+// receiver such as an ffmpeg egress job. It joins the stage like a viewer
+// with one m-line pair per co-host: the i-th slot of the stage goes to the
+// i-th addresses it was given, as many slots as it has addresses for. Each
+// track has its own bounded queue and writer, so a slow tap loses only its
+// own packets; once started it begins each video track at a keyframe
+// (asking the publisher for one) and keeps one continuous stream across a
+// publisher's republish. It also sends an RTCP sender report per track every
+// second, all from one clock, which lets the receiver line the tracks up
+// (RFC 3550 §6.4.1).
+//
+// A tap describes the stage as it was when it joined: when that changes (a
+// co-host joins while the tap has addresses to spare, a co-host it shows
+// leaves, or one starts or stops sending a kind of media) Changed is closed,
+// and a receiver that lays the co-hosts out starts again with a new tap.
+// Meanwhile a pair whose co-host left shows one it did not show, if any.
 //
 // The media plane knows nothing of the receiver beyond its addresses.
 type Tap struct {
 	room   *Router
-	pair   *pair
+	max    int     // slots it has addresses for
+	pairs  []*pair // pairs[i] showed stage slot i when the tap joined
 	tracks []TapTrack
 	conns  []*net.UDPConn
 	stats  counters
 
-	done      chan struct{} // closed when the room ends or the tap closes
-	endOnce   sync.Once
-	closeOnce sync.Once
+	done       chan struct{} // closed when the room ends or the tap closes
+	changed    chan struct{} // closed when the stage no longer matches tracks
+	endOnce    sync.Once
+	changeOnce sync.Once
+	closeOnce  sync.Once
 }
 
-// Tap joins room's stage to send its media to the given loopback addresses;
-// a nil address leaves that kind out. The room must be live (ErrNotLive).
-// It sends nothing until Start, so that the receiver can be started with
-// the tap's Tracks first and get the first keyframe.
-func (s *SFU) Tap(room string, video, audio *net.UDPAddr) (*Tap, error) {
-	for _, a := range []*net.UDPAddr{video, audio} {
-		if a != nil && (!a.IP.IsLoopback() || a.Port <= 0 || a.Port >= 65535) {
-			return nil, fmt.Errorf("sfu: a tap sends to a loopback address with a port below 65535, not %s", a)
-		}
-	}
-	if video == nil && audio == nil {
+// Tap joins room's stage to send the media of its first len(stage) slots
+// (fewer when fewer co-hosts are live) to the given loopback addresses. The
+// room must be live (ErrNotLive). It sends nothing until Start, so that the
+// receiver can be started with the tap's Tracks first and get the first
+// keyframe.
+func (s *SFU) Tap(room string, stage []TapAddrs) (*Tap, error) {
+	if len(stage) == 0 {
 		return nil, fmt.Errorf("sfu: a tap needs an address for video or audio")
+	}
+	for _, sa := range stage {
+		if sa.Video == nil && sa.Audio == nil {
+			return nil, fmt.Errorf("sfu: a tap needs an address for video or audio of every slot")
+		}
+		for _, a := range []*net.UDPAddr{sa.Video, sa.Audio} {
+			if a != nil && (!a.IP.IsLoopback() || a.Port <= 0 || a.Port >= 65535) {
+				return nil, fmt.Errorf("sfu: a tap sends to a loopback address with a port below 65535, not %s", a)
+			}
+		}
 	}
 	r, err := s.router(room, false)
 	if err != nil {
@@ -94,51 +119,70 @@ func (s *SFU) Tap(room string, video, audio *net.UDPAddr) (*Tap, error) {
 	}
 	r.mu.Lock()
 	mime, fmtp := r.videoMime, r.videoFmtp
+	shown := slices.Clone(r.slots[:min(len(stage), len(r.slots))])
 	r.mu.Unlock()
-	t := &Tap{room: r, pair: &pair{}, done: make(chan struct{})}
+	t := &Tap{room: r, max: len(stage), done: make(chan struct{}), changed: make(chan struct{})}
 	vc, _ := capability(mime, fmtp)
 	ac, _ := capability(webrtc.MimeTypeOpus)
-	for _, k := range []struct {
-		addr  *net.UDPAddr
-		kind  webrtc.RTPCodecType
-		codec webrtc.RTPCodecCapability
-		pt    uint8
-		dst   **downTrack
-	}{
-		{video, webrtc.RTPCodecTypeVideo, vc, TapVideoPT, &t.pair.video},
-		{audio, webrtc.RTPCodecTypeAudio, ac, TapAudioPT, &t.pair.audio},
-	} {
-		if k.addr == nil {
-			continue
+	for i, sl := range shown {
+		p := &pair{}
+		t.pairs = append(t.pairs, p)
+		for _, k := range []struct {
+			addr  *net.UDPAddr
+			kind  webrtc.RTPCodecType
+			codec webrtc.RTPCodecCapability
+			pt    uint8
+			dst   **downTrack
+		}{
+			{stage[i].Video, webrtc.RTPCodecTypeVideo, vc, TapVideoPT, &p.video},
+			{stage[i].Audio, webrtc.RTPCodecTypeAudio, ac, TapAudioPT, &p.audio},
+		} {
+			if k.addr == nil || !sl.sends(k.kind) {
+				continue
+			}
+			w, err := t.dial(k.addr)
+			if err != nil {
+				t.closeConns()
+				return nil, err
+			}
+			w.ssrc, w.clockRate = rand.Uint32(), k.codec.ClockRate
+			d := newDownTrack(fmt.Sprintf("tap-%s-%d", k.kind, i), room, k.kind, k.codec, s.cfg.QueueLen, &t.stats)
+			d.out.Store(&binding{w: w, ssrc: w.ssrc, pt: k.pt, clockRate: k.codec.ClockRate})
+			*k.dst = d
+			t.tracks = append(t.tracks, TapTrack{Slot: i, Kind: k.kind.String(), Addr: k.addr, MimeType: k.codec.MimeType, PayloadType: k.pt,
+				ClockRate: k.codec.ClockRate, Channels: k.codec.Channels, Fmtp: k.codec.SDPFmtpLine, SSRC: w.ssrc})
 		}
-		w, err := t.dial(k.addr)
-		if err != nil {
-			t.closeConns()
-			return nil, err
-		}
-		w.ssrc, w.clockRate = rand.Uint32(), k.codec.ClockRate
-		d := newDownTrack("tap-"+k.kind.String(), room, k.kind, k.codec, s.cfg.QueueLen, &t.stats)
-		d.out.Store(&binding{w: w, ssrc: w.ssrc, pt: k.pt, clockRate: k.codec.ClockRate})
-		*k.dst = d
-		t.tracks = append(t.tracks, TapTrack{Kind: k.kind.String(), Addr: k.addr, MimeType: k.codec.MimeType, PayloadType: k.pt,
-			ClockRate: k.codec.ClockRate, Channels: k.codec.Channels, Fmtp: k.codec.SDPFmtpLine, SSRC: w.ssrc})
 	}
-	if err := r.addTap(t); err != nil {
+	if len(t.tracks) == 0 {
+		t.stop()
+		return nil, fmt.Errorf("%w: room %q sends none of the kinds of media the tap has addresses for", ErrNotLive, room)
+	}
+	if err := r.addTap(t, shown); err != nil {
 		t.stop()
 		return nil, err
 	}
 	return t, nil
 }
 
-// Start begins sending, and asks the publisher for a keyframe to start the
+// Start begins sending, and asks the publishers for keyframes to start the
 // video with.
 func (t *Tap) Start() {
-	for _, d := range []*downTrack{t.pair.video, t.pair.audio} {
-		if d != nil {
-			d.ready.Store(true)
-		}
+	for _, d := range t.downTracks() {
+		d.ready.Store(true)
 	}
 	t.RequestKeyframe()
+}
+
+func (t *Tap) downTracks() []*downTrack {
+	var out []*downTrack
+	for _, p := range t.pairs {
+		for _, d := range []*downTrack{p.video, p.audio} {
+			if d != nil {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
 }
 
 // dial opens the RTP socket to addr and the RTCP one to the port above it.
@@ -157,16 +201,18 @@ func (t *Tap) dial(addr *net.UDPAddr) (*tapWriter, error) {
 	return w, nil
 }
 
-// Tracks describes what the tap sends, video first.
+// Tracks describes what the tap sends, slot by slot, video before audio.
 func (t *Tap) Tracks() []TapTrack { return append([]TapTrack(nil), t.tracks...) }
 
-// RequestKeyframe asks the publisher of the slot the tap shows for a
-// keyframe (throttled like every keyframe request): a receiver that starts or
-// restarts, or cuts segments, needs one.
+// RequestKeyframe asks the publishers the tap shows for keyframes (throttled
+// like every keyframe request): a receiver that starts or restarts, or cuts
+// segments, needs one.
 func (t *Tap) RequestKeyframe() {
-	if t.pair.video != nil {
-		if f := t.pair.video.feed.Load(); f != nil {
-			f.requestKeyframe()
+	for _, p := range t.pairs {
+		if p.video != nil {
+			if f := p.video.feed.Load(); f != nil {
+				f.requestKeyframe()
+			}
 		}
 	}
 }
@@ -174,6 +220,9 @@ func (t *Tap) RequestKeyframe() {
 // Done is closed when the room ends (or the SFU closes, or the tap is closed):
 // the tap sends nothing more.
 func (t *Tap) Done() <-chan struct{} { return t.done }
+
+// Changed is closed when the stage no longer matches the tap's Tracks.
+func (t *Tap) Changed() <-chan struct{} { return t.changed }
 
 // Stats counts the packets the tap sent and those its queues dropped.
 func (t *Tap) Stats() TapStats {
@@ -189,10 +238,8 @@ func (t *Tap) Close() error {
 
 func (t *Tap) stop() {
 	t.closeOnce.Do(func() {
-		for _, d := range []*downTrack{t.pair.video, t.pair.audio} {
-			if d != nil {
-				d.close()
-			}
+		for _, d := range t.downTracks() {
+			d.close()
 		}
 		t.closeConns()
 		t.end()
@@ -207,27 +254,50 @@ func (t *Tap) closeConns() {
 
 func (t *Tap) end() { t.endOnce.Do(func() { close(t.done) }) }
 
-// assign shows s when the tap shows nothing yet; called with the router locked.
-func (t *Tap) assign(s *slot) {
-	if t.pair.slot == nil {
-		t.pair.attach(s)
+func (t *Tap) change() { t.changeOnce.Do(func() { close(t.changed) }) }
+
+// shows reports whether the tap shows s; called with the router locked.
+func (t *Tap) shows(s *slot) bool {
+	return slices.ContainsFunc(t.pairs, func(p *pair) bool { return p.slot == s })
+}
+
+// slotAdded notes a co-host joining; called with the router locked.
+func (t *Tap) slotAdded() {
+	if len(t.pairs) < t.max {
+		t.change()
 	}
 }
 
-// unassign moves the tap off s to the first remaining slot; called with the
-// router locked.
+// slotUpdated notes that s now sends other kinds of media (a republish
+// without video, say); called with the router locked.
+func (t *Tap) slotUpdated(s *slot) {
+	for _, p := range t.pairs {
+		if p.slot == s && ((p.video != nil) != s.sends(webrtc.RTPCodecTypeVideo) || (p.audio != nil) != s.sends(webrtc.RTPCodecTypeAudio)) {
+			t.change()
+		}
+	}
+}
+
+// unassign moves the pair that showed s to a remaining slot the tap does
+// not show, if any; called with the router locked.
 func (t *Tap) unassign(s *slot, remaining []*slot) {
-	if t.pair.slot != s {
-		return
-	}
-	t.pair.detach()
-	if len(remaining) > 0 {
-		t.pair.attach(remaining[0])
+	for _, p := range t.pairs {
+		if p.slot != s {
+			continue
+		}
+		t.change()
+		p.detach()
+		for _, o := range remaining {
+			if !t.shows(o) {
+				p.attach(o)
+				break
+			}
+		}
 	}
 }
 
-// addTap puts t on the stage, showing its first slot.
-func (r *Router) addTap(t *Tap) error {
+// addTap puts t on the stage, each pair showing the slot it was made for.
+func (r *Router) addTap(t *Tap, shown []*slot) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended || len(r.slots) == 0 {
@@ -237,7 +307,16 @@ func (r *Router) addTap(t *Tap) error {
 		r.taps = map[*Tap]struct{}{}
 	}
 	r.taps[t] = struct{}{}
-	t.assign(r.slots[0])
+	for i, p := range t.pairs {
+		if slices.Contains(r.slots, shown[i]) {
+			p.attach(shown[i])
+		} else {
+			t.change() // it left while the tap was being made
+		}
+	}
+	if len(t.pairs) < min(t.max, len(r.slots)) {
+		t.change()
+	}
 	return nil
 }
 
@@ -246,7 +325,9 @@ func (r *Router) removeTap(t *Tap) {
 	defer r.mu.Unlock()
 	if _, ok := r.taps[t]; ok {
 		delete(r.taps, t)
-		t.pair.detach()
+		for _, p := range t.pairs {
+			p.detach()
+		}
 	}
 }
 

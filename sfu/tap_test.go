@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -38,6 +39,15 @@ func newStage(t *testing.T) *stage {
 // a fresh upstream whose keyframe requests go to an unconnected peer.
 func (st *stage) publish(t *testing.T) *publisher {
 	t.Helper()
+	p, up := st.join(t, "alice", false)
+	st.room, st.slot, st.up = p.router, p.slot, up
+	return p
+}
+
+// join puts publisher identity on room "tv" (without video when noVideo)
+// with a fresh upstream for its video.
+func (st *stage) join(t *testing.T, identity string, noVideo bool) (*publisher, *upstream) {
+	t.Helper()
 	r, err := st.sfu.router("tv", true)
 	if err != nil {
 		t.Fatal(err)
@@ -47,14 +57,14 @@ func (st *stage) publish(t *testing.T) *publisher {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pc.Close() })
-	p := &publisher{sess: &Session{Identity: "alice", pc: pc, done: make(chan struct{})}, router: r, ready: make(chan struct{}), stats: &st.sfu.stats}
+	p := &publisher{sess: &Session{Identity: identity, pc: pc, done: make(chan struct{})}, router: r, ready: make(chan struct{}),
+		stats: &st.sfu.stats, noVideo: noVideo}
 	if _, err := r.addPublisher(p, strings.ToLower(webrtc.MimeTypeVP8), ""); err != nil {
 		t.Fatal(err)
 	}
-	st.room, st.slot = r, p.slot
-	st.up = &upstream{pc: pc, throttle: 200 * time.Millisecond, stats: &st.sfu.stats}
-	p.slot.video.up.Store(st.up)
-	return p
+	up := &upstream{pc: pc, throttle: 200 * time.Millisecond, stats: &st.sfu.stats}
+	p.slot.video.up.Store(up)
+	return p, up
 }
 
 // listenPair binds an RTP port and the RTCP port above it on loopback.
@@ -105,7 +115,7 @@ func TestTapSendsRTPFromAKeyframe(t *testing.T) {
 	st := newStage(t)
 	vRTP, vRTCP := listenPair(t)
 	aRTP, _ := listenPair(t)
-	tap, err := st.sfu.Tap("tv", vRTP.LocalAddr().(*net.UDPAddr), aRTP.LocalAddr().(*net.UDPAddr))
+	tap, err := st.sfu.Tap("tv", []TapAddrs{{vRTP.LocalAddr().(*net.UDPAddr), aRTP.LocalAddr().(*net.UDPAddr)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +181,7 @@ func ntpToTime(v uint64) time.Time {
 func videoTap(t *testing.T, st *stage) (*Tap, *net.UDPConn) {
 	t.Helper()
 	vRTP, _ := listenPair(t)
-	tap, err := st.sfu.Tap("tv", vRTP.LocalAddr().(*net.UDPAddr), nil)
+	tap, err := st.sfu.Tap("tv", []TapAddrs{{Video: vRTP.LocalAddr().(*net.UDPAddr)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +227,7 @@ func TestTapEndsWithTheRoom(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("the tap did not end with its room")
 	}
-	if _, err := st.sfu.Tap("tv", vRTP.LocalAddr().(*net.UDPAddr), nil); !errors.Is(err, ErrNotLive) {
+	if _, err := st.sfu.Tap("tv", []TapAddrs{{Video: vRTP.LocalAddr().(*net.UDPAddr)}}); !errors.Is(err, ErrNotLive) {
 		t.Fatalf("tap on an ended room: %v", err)
 	}
 }
@@ -229,7 +239,7 @@ func TestStuckTapDoesNotBlockViewers(t *testing.T) {
 	tap, _ := videoTap(t, st)
 	stuck := &sinkWriter{block: make(chan struct{})}
 	defer close(stuck.block)
-	tap.pair.video.out.Store(&binding{w: stuck, ssrc: 1, pt: TapVideoPT, clockRate: 90000})
+	tap.pairs[0].video.out.Store(&binding{w: stuck, ssrc: 1, pt: TapVideoPT, clockRate: 90000})
 	var vs counters
 	viewer := &sinkWriter{}
 	newBoundDownTrack(t, st.slot.video, viewer, 1024, &vs)
@@ -250,14 +260,105 @@ func TestTapRefusesBadAddresses(t *testing.T) {
 		{IP: net.IPv4(127, 0, 0, 1), Port: 65535},
 		{IP: net.IPv4(127, 0, 0, 1)},
 	} {
-		if _, err := st.sfu.Tap("tv", a, nil); err == nil {
+		if _, err := st.sfu.Tap("tv", []TapAddrs{{Video: a}}); err == nil {
 			t.Errorf("tap to %v accepted", a)
 		}
 	}
-	if _, err := st.sfu.Tap("tv", nil, nil); err == nil {
+	if _, err := st.sfu.Tap("tv", []TapAddrs{{}}); err == nil {
 		t.Error("a tap with no address accepted")
 	}
-	if _, err := st.sfu.Tap("radio", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5004}, nil); !errors.Is(err, ErrNotLive) {
+	if _, err := st.sfu.Tap("radio", []TapAddrs{{Video: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5004}}}); !errors.Is(err, ErrNotLive) {
 		t.Errorf("tap on a room that is not live: %v", err)
+	}
+}
+
+// stageAddrs are n slots' worth of fresh loopback port pairs, video and audio.
+func stageAddrs(t *testing.T, n int) ([]TapAddrs, []*net.UDPConn) {
+	t.Helper()
+	var addrs []TapAddrs
+	var video []*net.UDPConn
+	for range n {
+		v, _ := listenPair(t)
+		a, _ := listenPair(t)
+		addrs = append(addrs, TapAddrs{v.LocalAddr().(*net.UDPAddr), a.LocalAddr().(*net.UDPAddr)})
+		video = append(video, v)
+	}
+	return addrs, video
+}
+
+func changed(tap *Tap) bool {
+	select {
+	case <-tap.Changed():
+		return true
+	default:
+		return false
+	}
+}
+
+// A tap with room for four co-hosts sends each co-host's tracks to its own
+// addresses, leaves out a kind a co-host does not send, and says when the
+// stage changes.
+func TestTapShowsEveryCoHost(t *testing.T) {
+	st := newStage(t)
+	_, bobUp := st.join(t, "bob", false)
+	st.join(t, "carol", true) // audio only
+	addrs, video := stageAddrs(t, 4)
+	tap, err := st.sfu.Tap("tv", addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tap.Close()
+	var got []string
+	for _, tr := range tap.Tracks() {
+		got = append(got, fmt.Sprintf("%d:%s", tr.Slot, tr.Kind))
+	}
+	if want := "0:video 0:audio 1:video 1:audio 2:audio"; strings.Join(got, " ") != want {
+		t.Fatalf("tracks %v, want %s", got, want)
+	}
+	if changed(tap) {
+		t.Fatal("Changed before the stage changed")
+	}
+	tap.Start()
+	if bobUp.lastPLI.Load() == 0 || st.up.lastPLI.Load() == 0 {
+		t.Fatal("the tap did not ask every co-host for a keyframe")
+	}
+	bob := st.room.slots[1]
+	inject(st.slot.video, st.up, vp8Packet(1, 3000, true))
+	inject(bob.video, bobUp, vp8Packet(1, 3000, true))
+	if p := readRTP(t, video[0], 1)[0]; p.SSRC != tap.Tracks()[0].SSRC {
+		t.Fatalf("alice's video went to %d", p.SSRC)
+	}
+	if p := readRTP(t, video[1], 1)[0]; p.SSRC != tap.Tracks()[2].SSRC {
+		t.Fatalf("bob's video went to %d", p.SSRC)
+	}
+	st.join(t, "dave", false)
+	if !changed(tap) {
+		t.Fatal("a fourth co-host joined and the tap did not say the stage changed")
+	}
+}
+
+func TestTapChangesWhenAShownCoHostLeaves(t *testing.T) {
+	st := newStage(t)
+	st.join(t, "bob", false)
+	addrs, _ := stageAddrs(t, 1)
+	tap, err := st.sfu.Tap("tv", addrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tap.Close()
+	if len(tap.Tracks()) != 2 || tap.Tracks()[0].Slot != 0 {
+		t.Fatalf("a one-slot tap sends %+v", tap.Tracks())
+	}
+	st.join(t, "carol", false) // no address to spare: nothing to change
+	st.sfu.Kick("tv", "bob")   // not shown
+	if changed(tap) {
+		t.Fatal("Changed for co-hosts the tap does not show")
+	}
+	st.sfu.Kick("tv", "alice")
+	if !changed(tap) {
+		t.Fatal("the co-host the tap showed left and Changed stayed open")
+	}
+	if p := tap.pairs[0]; p.slot == nil || p.slot.identity != "carol" {
+		t.Fatal("the pair of the co-host that left does not show the one that remains")
 	}
 }

@@ -63,6 +63,11 @@ type Config struct {
 	// RecordingRetention is how long recordings are kept; older ones are
 	// deleted, files and records. Default 720h (30 days).
 	RecordingRetention time.Duration `yaml:"recording_retention"`
+	// CoHosts is how many of a room's co-hosts HLS, restreams, recordings and
+	// snapshots show, side by side (two) or in a 2×2 grid (three or four),
+	// each in a tile of half of Width×Height. 1 shows the first co-host
+	// alone. Default 4.
+	CoHosts int `yaml:"cohosts"`
 }
 
 // DefaultConfig is what a node runs with when told nothing.
@@ -87,6 +92,7 @@ func DefaultConfig() Config {
 		StallTimeout:     20 * time.Second,
 
 		RecordingRetention: 30 * 24 * time.Hour,
+		CoHosts:            4,
 	}
 }
 
@@ -113,6 +119,7 @@ func (c Config) withDefaults() Config {
 	c.RestartMax = cmp.Or(c.RestartMax, d.RestartMax)
 	c.StallTimeout = cmp.Or(c.StallTimeout, d.StallTimeout)
 	c.RecordingRetention = cmp.Or(c.RecordingRetention, d.RecordingRetention)
+	c.CoHosts = cmp.Or(c.CoHosts, d.CoHosts)
 	return c
 }
 
@@ -150,6 +157,8 @@ func (c Config) Validate() error {
 		return errors.New("egress.stall_timeout: at least 5s")
 	case c.RecordingRetention < time.Hour:
 		return errors.New("egress.recording_retention: at least 1h")
+	case c.CoHosts < 1 || c.CoHosts > 4:
+		return errors.New("egress.cohosts: 1 to 4")
 	}
 	if _, err := parseAllowList(c.RTMPAllow); err != nil {
 		return fmt.Errorf("egress.rtmp_allow: %w", err)

@@ -10,6 +10,12 @@
 // and it stops when the room ends. A global cap bounds the ffmpeg processes
 // of a node; a job over the cap waits, with a status saying why.
 //
+// A tap sends every co-host (up to Config.CoHosts); with more than one the
+// jobs lay their pictures out side by side or in a grid and mix their
+// voices (composite.go), and start ffmpeg again with a new layout when the
+// tap says the stage changed. A recording whose parts differ in picture is
+// joined by encoding once more (join.go).
+//
 // Argument lists are data, built by functions (args.go) and golden-tested.
 // H.264 from the publisher is copied; VP8 and VP9 are transcoded to H.264
 // with x264's low-latency settings; Opus becomes AAC. ffmpeg 5.1 has no

@@ -28,7 +28,7 @@ func TestRoomArgsGolden(t *testing.T) {
 		{"room-hls-only", "H264", Config{Snapshots: &off}},
 		{"room-mpegts", "H264", Config{SegmentType: "mpegts"}},
 	} {
-		args, err := RoomArgs(c.cfg, c.codec, "/data/egress/tv-1", 1700000000000)
+		args, err := RoomArgs(c.cfg, Single(c.codec), "/data/egress/tv-1", 1700000000000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,7 +38,7 @@ func TestRoomArgsGolden(t *testing.T) {
 
 func TestPushArgsGolden(t *testing.T) {
 	for _, c := range []struct{ name, codec string }{{"push-vp8", "VP8"}, {"push-h264", "H264"}} {
-		args, err := PushArgs(Config{}, c.codec, "rtmp://live.example.com/app/KEY")
+		args, err := PushArgs(Config{}, Single(c.codec), "rtmp://live.example.com/app/KEY")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,10 +47,10 @@ func TestPushArgsGolden(t *testing.T) {
 }
 
 func TestAV1IsRefused(t *testing.T) {
-	if _, err := RoomArgs(Config{}, "AV1", "/d", 1); !errors.Is(err, ErrCodec) || !strings.Contains(err.Error(), "publish H.264, VP8 or VP9") {
+	if _, err := RoomArgs(Config{}, Single("AV1"), "/d", 1); !errors.Is(err, ErrCodec) || !strings.Contains(err.Error(), "publish H.264, VP8 or VP9") {
 		t.Fatalf("AV1 room: %v", err)
 	}
-	if _, err := PushArgs(Config{}, "AV1", "rtmp://h/a/k"); !errors.Is(err, ErrCodec) {
+	if _, err := PushArgs(Config{}, Single("AV1"), "rtmp://h/a/k"); !errors.Is(err, ErrCodec) {
 		t.Fatalf("AV1 push: %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/onair-live/onair/media/ffmpeg"
+	"github.com/onair-live/onair/sfu"
 )
 
 // job keeps one ffmpeg running for a room while it is live: it taps the
@@ -21,9 +22,9 @@ type job struct {
 	s    *Supervisor
 	room string
 	log  *slog.Logger
-	// args builds ffmpeg's arguments for run number run of a room whose video
-	// codec is codec.
-	args func(codec string, run int64) ([]string, error)
+	// args builds ffmpeg's arguments for run number run of what the tap
+	// sends.
+	args func(in Input, run int64) ([]string, error)
 	// prepare, when set, runs before each start; an error counts as a failed
 	// run.
 	prepare func(ctx context.Context, run int64) error
@@ -43,7 +44,7 @@ type job struct {
 	done   chan struct{}
 }
 
-func (s *Supervisor) newJob(room, kind string, args func(string, int64) ([]string, error)) *job {
+func (s *Supervisor) newJob(room, kind string, args func(Input, int64) ([]string, error)) *job {
 	return &job{s: s, room: room, log: s.log.With("room", room, "job", kind), args: args,
 		status: Status{State: StateConnecting, Since: time.Now()}, done: make(chan struct{})}
 }
@@ -125,6 +126,11 @@ func (j *job) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, errRecompose) { // not a failure: start at once
+			j.log.Info("co-hosts changed; laying them out again")
+			starts--
+			continue
+		}
 		msg := j.reason(err)
 		j.set(StateError, msg)
 		if errors.Is(err, ErrCodec) { // the room's codec is fixed for its life
@@ -145,34 +151,83 @@ func (j *job) run(ctx context.Context) {
 // errStalled: ffmpeg's output stopped growing.
 var errStalled = errors.New("egress: ffmpeg made no progress")
 
+// errRecompose: the stage changed (a co-host joined or left); ffmpeg starts
+// again with the new layout.
+var errRecompose = errors.New("egress: the co-hosts changed")
+
+// settle is how long a job waits, once the stage changed, for more changes
+// before it lays the co-hosts out again: co-hosts often join together, and
+// a new one's media starts a moment after it joined.
+const settle = 500 * time.Millisecond
+
+// stageAddrs finds ports for n co-hosts' video and audio.
+func stageAddrs(n int) ([]sfu.TapAddrs, error) {
+	addrs, err := freePorts(2 * n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sfu.TapAddrs, n)
+	for i := range out {
+		out[i] = sfu.TapAddrs{Video: addrs[2*i], Audio: addrs[2*i+1]}
+	}
+	return out, nil
+}
+
+// changed waits for the tap's stage to change and to settle; false when ctx
+// or the tap ended first.
+func changed(ctx context.Context, tap *sfu.Tap) bool {
+	select {
+	case <-tap.Changed():
+	case <-tap.Done():
+		return false
+	case <-ctx.Done():
+		return false
+	}
+	t := time.NewTimer(settle)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // once runs ffmpeg once; it returns how long the output was live and why
 // the run ended.
 func (j *job) once(ctx context.Context) (time.Duration, error) {
 	cfg := j.s.cfg
-	addrs, err := freePorts(2)
+	stage, err := stageAddrs(cfg.CoHosts)
 	if err != nil {
 		return 0, err
 	}
-	tap, err := j.s.taps.Tap(j.room, addrs[0], addrs[1])
+	tap, err := j.s.taps.Tap(j.room, stage)
 	if err != nil {
 		return 0, err
 	}
 	defer tap.Close()
 	tracks := tap.Tracks()
-	codec := videoCodec(tracks)
-	copyVideo, err := videoCopy(codec)
+	in := inputOf(tracks)
+	copyVideo, err := copyVideo(in)
 	if err != nil {
 		return 0, err
 	}
 	run := time.Now().UnixMilli()
+	args, err := j.args(in, run)
+	if errors.Is(err, errNoOutput) {
+		j.set(StateError, j.reason(err))
+		if changed(ctx, tap) {
+			return 0, errRecompose
+		}
+		return 0, err
+	}
+	if err != nil {
+		return 0, err
+	}
 	if j.prepare != nil {
 		if err := j.prepare(ctx, run); err != nil {
 			return 0, err
 		}
-	}
-	args, err := j.args(codec, run)
-	if err != nil {
-		return 0, err
 	}
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -187,10 +242,12 @@ func (j *job) once(ctx context.Context) (time.Duration, error) {
 		defer pmu.Unlock()
 		if p.OutTime > out {
 			out, advanced = p.OutTime, time.Now()
-			if liveSince.IsZero() && p.Size > 0 {
+			// Size is the first output's, unknown for HLS; Frame counts
+			// its pictures.
+			if liveSince.IsZero() && (p.Size > 0 || p.Frame > 0 || in.Videos == 0) {
 				liveSince = advanced
 				j.set(StateLive, "")
-				j.log.Info("ffmpeg is live", "codec", codec, "copy", copyVideo)
+				j.log.Info("ffmpeg is live", "codec", in.Codec, "copy", copyVideo, "pictures", in.Videos, "voices", in.Audios)
 			}
 		}
 	}
@@ -216,7 +273,7 @@ func (j *job) once(ctx context.Context) (time.Duration, error) {
 	exited := make(chan error, 1)
 	go func() { exited <- p.Wait() }()
 	// The first keyframe is only useful once ffmpeg listens.
-	waitBound(pctx, addrs[0].Port, exited)
+	waitBound(pctx, tracks[0].Addr.Port, exited)
 	tap.Start()
 	tick := time.NewTicker(min(time.Second, cfg.SegmentDuration))
 	defer tick.Stop()
@@ -229,6 +286,8 @@ func (j *job) once(ctx context.Context) (time.Duration, error) {
 		return time.Since(liveSince)
 	}
 	lastKey := time.Now()
+	chg := tap.Changed()
+	var recompose <-chan time.Time
 	for {
 		select {
 		case err := <-exited:
@@ -236,6 +295,13 @@ func (j *job) once(ctx context.Context) (time.Duration, error) {
 				err = errors.New("egress: ffmpeg ended its output")
 			}
 			return lived(), err
+		case <-chg:
+			// Let the stage settle while this run goes on, then start again.
+			chg, recompose = nil, time.After(settle)
+		case <-recompose:
+			stop()
+			<-exited
+			return lived(), errRecompose
 		case <-tap.Done():
 			if j.drain > 0 {
 				t := time.NewTimer(j.drain)

@@ -25,8 +25,9 @@ import (
 // until ffmpeg writes its moov at the very end; and a part per run means a
 // restart never writes over what was recorded.
 //
-// When the broadcast ends the parts are joined, without re-encoding, into
-// one progressive MP4 with its index in front (+faststart): replay.mp4. That
+// When the broadcast ends the parts are joined, without re-encoding (unless
+// their pictures differ: join.go), into one progressive MP4 with its index
+// in front (+faststart): replay.mp4. That
 // is what replay serves: every browser plays H.264/AAC MP4 in a <video>
 // element and seeks in it with range requests, where HLS would need a
 // script player in Chromium and Firefox (they have no native HLS). A node
@@ -48,11 +49,11 @@ var recordFormat = [][2]string{{"movflags", "+frag_keyframe+empty_moov+default_b
 // RecordingRoomArgs are RoomArgs that also record the room into recDir
 // (part-<run>.mp4). With HLS on, one encoding feeds both through the tee
 // muxer (global headers, which MP4 needs, are asked of the encoders).
-func RecordingRoomArgs(c Config, codec, dir, recDir string, run int64) ([]string, error) {
+func RecordingRoomArgs(c Config, in Input, dir, recDir string, run int64) ([]string, error) {
 	if recDir == "" {
 		return nil, errors.New("egress: a recording needs a folder")
 	}
-	return roomArgs(c, codec, dir, recDir, run)
+	return roomArgs(c, in, dir, recDir, run)
 }
 
 // silence is how long a recording room job's input may be silent, in whole
@@ -162,19 +163,25 @@ func Finalize(ctx context.Context, tools ffmpeg.Tools, dir string) (Recorded, er
 		return Recorded{}, err
 	}
 	var list strings.Builder
+	var good []part
 	for _, p := range ps {
 		info, err := tools.Probe(ctx, p)
 		if err != nil || !hasVideo(info) {
 			continue
 		}
+		good = append(good, partOf(p, info))
 		fmt.Fprintf(&list, "file '%s'\n", filepath.Base(p)) // part-<digits>.mp4: nothing to quote
 	}
-	if list.Len() > 0 {
+	if len(good) > 0 {
 		if err := os.WriteFile(filepath.Join(dir, partsList), []byte(list.String()), 0o644); err != nil {
 			return Recorded{}, fmt.Errorf("egress: finalize recording: %w", err)
 		}
 		tmp := filepath.Join(dir, "replay.tmp.mp4")
-		if err := tools.RunFFmpeg(ctx, FinalizeArgs(dir, tmp)); err != nil {
+		args := FinalizeArgs(dir, tmp)
+		if !copyable(good) {
+			args = JoinArgs(dir, good, tmp)
+		}
+		if err := tools.RunFFmpeg(ctx, args); err != nil {
 			_ = os.Remove(tmp)
 			return Recorded{}, fmt.Errorf("egress: finalize recording: %w", err)
 		}

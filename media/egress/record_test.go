@@ -34,7 +34,7 @@ func TestRecordingArgsGolden(t *testing.T) {
 		{"record-mpegts", "H264", Config{SegmentType: "mpegts"}},
 		{"record-only", "H264", Config{HLS: &off, Snapshots: &off}},
 	} {
-		args, err := RecordingRoomArgs(c.cfg, c.codec, "/data/egress/tv-1", "/data/recordings/01J0", 1700000000000)
+		args, err := RecordingRoomArgs(c.cfg, Single(c.codec), "/data/egress/tv-1", "/data/recordings/01J0", 1700000000000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,15 +43,15 @@ func TestRecordingArgsGolden(t *testing.T) {
 	ffmpegtest.Golden(t, "finalize", FinalizeArgs("/data/recordings/01J0", "/data/recordings/01J0/replay.tmp.mp4"))
 
 	// Without a recording the room job's arguments are RoomArgs'.
-	a, _ := RoomArgs(Config{}, "VP8", "/d", 1)
-	b, _ := roomArgs(Config{}, "VP8", "/d", "", 1)
+	a, _ := RoomArgs(Config{}, Single("VP8"), "/d", 1)
+	b, _ := roomArgs(Config{}, Single("VP8"), "/d", "", 1)
 	if !slices.Equal(a, b) {
 		t.Fatal("roomArgs without a recording differ from RoomArgs")
 	}
-	if _, err := RecordingRoomArgs(Config{}, "VP8", "/d", "/data|x/rec", 1); err == nil || !strings.Contains(err.Error(), "tee muxer reserves") {
+	if _, err := RecordingRoomArgs(Config{}, Single("VP8"), "/d", "/data|x/rec", 1); err == nil || !strings.Contains(err.Error(), "tee muxer reserves") {
 		t.Fatalf("a folder with a | in it: %v", err)
 	}
-	if _, err := RecordingRoomArgs(Config{}, "VP8", "/d", "", 1); err == nil {
+	if _, err := RecordingRoomArgs(Config{}, Single("VP8"), "/d", "", 1); err == nil {
 		t.Fatal("a recording without a folder was accepted")
 	}
 }
@@ -60,12 +60,17 @@ func TestRecordingArgsGolden(t *testing.T) {
 // generated picture and tone of secs seconds.
 func lavfiRun(t *testing.T, tl ffmpeg.Tools, args []string, secs string) {
 	t.Helper()
+	lavfiRunFrom(t, tl, args, secs, "testsrc2=s=320x240:r=30[out0];sine=f=440:r=48000[out1]")
+}
+
+// lavfiRunFrom is lavfiRun from a lavfi graph of one's own.
+func lavfiRunFrom(t *testing.T, tl ffmpeg.Tools, args []string, secs, graph string) {
+	t.Helper()
 	i := slices.Index(args, "pipe:0")
 	if i < 0 {
 		t.Fatal("no SDP input in the arguments")
 	}
-	in := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-t", secs, "-f", "lavfi", "-i",
-		"testsrc2=s=320x240:r=30[out0];sine=f=440:r=48000[out1]"}
+	in := []string{"-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-t", secs, "-f", "lavfi", "-i", graph}
 	if err := tl.RunFFmpeg(t.Context(), append(in, args[i+1:]...)); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +83,7 @@ func TestRecordingWithRealFFmpeg(t *testing.T) {
 	tl := realTools(t)
 	live, rec := t.TempDir(), t.TempDir()
 	for _, run := range []int64{100, 200} {
-		args, err := RecordingRoomArgs(Config{}, "VP8", live, rec, run)
+		args, err := RecordingRoomArgs(Config{}, Single("VP8"), live, rec, run)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,7 @@ import (
 
 // Taps is the media plane as the egress needs it; *sfu.SFU satisfies it.
 type Taps interface {
-	Tap(room string, video, audio *net.UDPAddr) (*sfu.Tap, error)
+	Tap(room string, stage []sfu.TapAddrs) (*sfu.Tap, error)
 }
 
 // Deps are what a Supervisor works with.
@@ -177,7 +177,7 @@ func (s *Supervisor) start(room, rec string) {
 		b.rec, b.recDir = rec, RecordingDir(s.recRoot, rec)
 	}
 	if s.cfg.hls() || s.cfg.snapshots() || b.rec != "" {
-		b.main = s.newJob(room, "room", func(codec string, run int64) ([]string, error) { return roomArgs(s.cfg, codec, b.dir, b.recDir, run) })
+		b.main = s.newJob(room, "room", func(in Input, run int64) ([]string, error) { return roomArgs(s.cfg, in, b.dir, b.recDir, run) })
 		b.main.prepare = func(context.Context, int64) error { return b.prepare() }
 		if b.rec != "" {
 			b.main.drain = drainWait
@@ -344,7 +344,7 @@ const pushGOP = 2 * time.Second
 // startPush runs a restream of b to t.
 func (s *Supervisor) startPush(b *broadcast, t Target) *push {
 	u := t.pushURL()
-	j := s.newJob(b.room, "restream "+t.ID, func(codec string, _ int64) ([]string, error) { return PushArgs(s.cfg, codec, u) })
+	j := s.newJob(b.room, "restream "+t.ID, func(in Input, _ int64) ([]string, error) { return PushArgs(s.cfg, in, u) })
 	j.secrets = []string{t.Key}
 	j.keyEvery = max(s.cfg.SegmentDuration, pushGOP)
 	_, host, _ := parseTargetURL(t.URL)
