@@ -156,16 +156,25 @@ type liveRoomJSON struct {
 	Viewers    int        `json:"viewers"`
 	StartedAt  time.Time  `json:"started_at,omitzero"`
 	Publishers int        `json:"publishers"`
+	Private    bool       `json:"private,omitempty"` // only admins see these
 }
 
-// liveRooms lists the rooms live now on any node (the shared directory; this
-// node's stage without one), enriched from the system of record in one batch,
-// most viewers first.
+// liveRooms lists the public rooms live now on any node.
 func (s *Server) liveRooms(c echo.Context) error {
-	ctx := c.Request().Context()
-	live, err := s.liveNow(ctx)
+	out, err := s.liveList(c.Request().Context(), false)
 	if err != nil {
 		return writeProblem(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"rooms": out})
+}
+
+// liveList is the rooms live now on any node (the shared directory; this
+// node's stage without one), enriched from the system of record in one batch,
+// most viewers first; private rooms only when withPrivate.
+func (s *Server) liveList(ctx context.Context, withPrivate bool) ([]liveRoomJSON, error) {
+	live, err := s.liveNow(ctx)
+	if err != nil {
+		return nil, err
 	}
 	ids := make([]string, 0, len(live))
 	for _, r := range live {
@@ -175,31 +184,31 @@ func (s *Server) liveRooms(c echo.Context) error {
 	owners := map[string]store.User{}
 	if s.records != nil {
 		if recs, err = s.records.Rooms(ctx, ids); err != nil {
-			return writeProblem(c, err)
+			return nil, err
 		}
 		ownerIDs := make([]string, 0, len(recs))
 		for _, r := range recs {
 			ownerIDs = append(ownerIDs, r.OwnerID)
 		}
 		if owners, err = s.records.UsersByID(ctx, ownerIDs); err != nil {
-			return writeProblem(c, err)
+			return nil, err
 		}
 	}
 	out := make([]liveRoomJSON, 0, len(live))
 	for _, r := range live {
 		rec, ok := recs[r.ID]
-		if ok && rec.Private {
+		if ok && rec.Private && !withPrivate {
 			continue
 		}
 		lr := liveRoomJSON{ID: r.ID, Title: cmp.Or(rec.Title, r.ID), CoverURL: rec.CoverURL, Category: rec.Category,
-			Streamer: personJSON{Name: r.ID, DisplayName: r.ID}, Viewers: s.viewerCount(ctx, r), StartedAt: r.StartedAt, Publishers: len(r.Publishers)}
+			Streamer: personJSON{Name: r.ID, DisplayName: r.ID}, Viewers: s.viewerCount(ctx, r), StartedAt: r.StartedAt, Publishers: len(r.Publishers), Private: rec.Private}
 		if o, ok := owners[rec.OwnerID]; ok {
 			lr.Streamer = personJSON{Name: o.Name, DisplayName: cmp.Or(o.DisplayName, o.Name)}
 		}
 		out = append(out, lr)
 	}
 	slices.SortStableFunc(out, func(a, b liveRoomJSON) int { return cmp.Or(b.Viewers-a.Viewers, cmp.Compare(a.ID, b.ID)) })
-	return c.JSON(http.StatusOK, map[string]any{"rooms": out})
+	return out, nil
 }
 
 // liveNow is every live room: from the directory all nodes share, with this

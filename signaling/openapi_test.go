@@ -47,12 +47,14 @@ type noRedPackets struct{ RedPackets }
 
 type noRecordings struct{ Recordings }
 
+type noSnapshots struct{ SnapshotArchive }
+
 func (noMedia) ICEServers() []sfu.ICEServer { return nil }
 
 // Every /api route is documented in openapi.json with its method, and every
 // documented operation is routed.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Messages: noMessages{}, Review: noReview{}, Economy: noEconomy{}, Wallet: noWallet{}, Voice: noVoice{}, Egress: noEgress{}, RedPackets: noRedPackets{}, Recordings: noRecordings{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s := New(Config{}, Deps{Media: noMedia{}, Accounts: noAccounts{}, Records: noRecords{}, Platform: noPlatform{}, Words: noWords{}, Interaction: noInteraction{}, Moderation: noModeration{}, Reports: noReports{}, Messages: noMessages{}, Review: noReview{}, Economy: noEconomy{}, Wallet: noWallet{}, Voice: noVoice{}, Egress: noEgress{}, RedPackets: noRedPackets{}, Recordings: noRecordings{}, Snapshots: noSnapshots{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
@@ -74,7 +76,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			continue
 		}
 		p := r.Path
-		for _, param := range []string{"room", "name", "id", "provider"} {
+		for _, param := range []string{"room", "name", "id", "provider", "file"} {
 			p = strings.ReplaceAll(p, ":"+param, "{"+param+"}")
 		}
 		routed[r.Method+" "+p] = true

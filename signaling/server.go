@@ -60,6 +60,9 @@ type Deps struct {
 	Egress Egress
 	// Recordings, when set, lists, serves and deletes recorded broadcasts.
 	Recordings Recordings
+	// Snapshots, when set, serves the live rooms' snapshots kept for
+	// moderation review (the admins' live wall).
+	Snapshots SnapshotArchive
 	// Review is the queue of held chat messages.
 	Review Review
 	// RedPackets drops and grabs red packets in rooms.
@@ -181,6 +184,7 @@ func New(cfg Config, d Deps) *Server {
 		admin.PUT("/settings", s.putSettings)
 		admin.POST("/users/:name/ban", s.ban)
 		admin.DELETE("/users/:name/ban", s.ban)
+		s.liveWallRoutes(admin, d.Egress, d.Snapshots)
 		if d.Words != nil {
 			admin.GET("/words", s.getWords)
 			admin.PUT("/words", s.putWords)

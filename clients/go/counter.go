@@ -9,10 +9,12 @@ import (
 
 // countingFactory builds, for one peer connection, an interceptor that counts
 // the RTP packets and bytes of each local stream into the senderCounters of
-// its kind. Registered first, it sits closest to the wire and so also sees
+// its simulcast layer (and so of the video track) or else of its kind.
+// Registered first, it sits closest to the wire and so also sees
 // retransmissions and the header extensions the other interceptors add.
 type countingFactory struct {
 	video, audio *senderCounters
+	layers       *layerSSRCs
 }
 
 func (f *countingFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
@@ -29,6 +31,9 @@ func (i *countingInterceptor) BindLocalStream(info *interceptor.StreamInfo, w in
 	if strings.HasPrefix(strings.ToLower(info.MimeType), "video/") {
 		c = i.f.video
 	}
+	if l, ok := i.f.layers.get(info.SSRC); ok {
+		c = l.c
+	}
 	if c == nil {
 		return w
 	}
@@ -36,8 +41,11 @@ func (i *countingInterceptor) BindLocalStream(info *interceptor.StreamInfo, w in
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		n, err := w.Write(h, payload, a)
 		if err == nil {
-			c.packets.Add(1)
-			c.bytes.Add(uint64(h.MarshalSize() + len(payload)))
+			size := uint64(h.MarshalSize() + len(payload))
+			for c := c; c != nil; c = c.parent {
+				c.packets.Add(1)
+				c.bytes.Add(size)
+			}
 		}
 		return n, err
 	})

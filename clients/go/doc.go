@@ -6,11 +6,17 @@
 // over one peer connection; a Source yields encoded samples paced against the
 // wall clock, read in a loop from an IVF, Annex-B H.264 or Ogg/Opus file, or
 // made up by a synthetic generator so that no file is needed.
+// PublishSimulcast sends the video as several encodings of one track told
+// apart by RID (RFC 8853), as browsers send simulcast; NewSyntheticSimulcast
+// makes the usual three layers q, h and f. Synthetic VP8 frames carry a
+// Marker in their payload (layer, frame number, send time).
 //
 // A Viewer receives the tracks of a room over one peer connection and keeps
 // per-track statistics (packets, bytes, sequence gaps, frames, keyframes,
-// time to the first packet and to the first keyframe) without allocating per
-// packet. It also opens the room's data channel (label "room").
+// time to the first packet, to the first keyframe and to the first keyframe
+// received whole) without allocating per packet. From the Markers it counts
+// what arrived of each layer and, through OnFrame, tells each frame's
+// latency. It also opens the room's data channel (label "room").
 //
 // A Chat (DialChat) is the room's messages over GET /ws/rooms/{room}
 // for clients without WebRTC: it reads the server's batched frames (a JSON

@@ -61,7 +61,7 @@ func TestSyntheticVP8Keyframes(t *testing.T) {
 
 // observe, and the Unmarshal before it, allocate nothing per packet.
 func TestObserveDoesNotAllocate(t *testing.T) {
-	ts := &trackState{video: true, isKey: keyframe.Detector(webrtc.MimeTypeVP8)}
+	ts := newTrackState(webrtc.RTPCodecTypeVideo, webrtc.MimeTypeVP8, time.Now())
 	src := rtp.Packet{
 		Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: 1, Timestamp: 1, SSRC: 5, Marker: true},
 		// Payload descriptor with a picture id, then a keyframe's frame tag and start code.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,14 @@ func TestPublishWatchLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer view.Close()
+	var marked, unmarked atomic.Int64
+	view.OnFrame(func(f FrameInfo) {
+		if f.Marked && f.Latency > 0 && f.Marker.Layers == 1 && f.Bytes > 0 {
+			marked.Add(1)
+		} else {
+			unmarked.Add(1)
+		}
+	})
 	if err := view.WaitConnected(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +90,17 @@ func TestPublishWatchLoopback(t *testing.T) {
 	}
 	if k, ok := st.FirstKeyframe(); !ok || k <= 0 {
 		t.Errorf("FirstKeyframe() = %v, %v", k, ok)
+	}
+	if f, ok := st.FirstFrame(); !ok || f <= 0 {
+		t.Errorf("FirstFrame() = %v, %v", f, ok)
+	}
+	if marked.Load() < 15 || unmarked.Load() != 0 {
+		t.Errorf("OnFrame: %d frames with a marker and a latency, %d without", marked.Load(), unmarked.Load())
+	}
+	for _, tr := range st.Tracks {
+		if tr.Kind == "video" && (len(tr.Layers) != 1 || tr.Layers[0].RID != "" || tr.Layers[0].Frames == 0 || tr.Layers[0].Bytes == 0) {
+			t.Errorf("video layers %+v", tr.Layers)
+		}
 	}
 	if pst.Video.Samples == 0 || pst.Video.Packets < pst.Video.Samples || pst.Video.Bytes == 0 || pst.Video.SSRC == 0 ||
 		pst.Audio.Packets == 0 || pst.Audio.Codec != webrtc.MimeTypeOpus {

@@ -66,12 +66,13 @@ func (o Options) settingEngine() webrtc.SettingEngine {
 }
 
 // newAPI builds a pion API from a media engine whose codecs are already
-// registered. first, when not nil, is the innermost interceptor (closest to
-// the wire); the default ones (NACK, RTCP reports, TWCC) wrap it.
-func (o Options) newAPI(m *webrtc.MediaEngine, first interceptor.Factory) (*webrtc.API, error) {
+// registered. inner are the innermost interceptors, the first closest to the
+// wire; Options.Interceptors and then the default ones (NACK, RTCP reports,
+// TWCC) wrap them.
+func (o Options) newAPI(m *webrtc.MediaEngine, inner ...interceptor.Factory) (*webrtc.API, error) {
 	reg := &interceptor.Registry{}
-	if first != nil {
-		reg.Add(first)
+	for _, f := range inner {
+		reg.Add(f)
 	}
 	for _, f := range o.Interceptors {
 		reg.Add(f)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/bits"
 	"sync"
 
 	"github.com/pion/rtcp"
@@ -27,8 +26,9 @@ type Publisher struct {
 	pc       *webrtc.PeerConnection
 	location string
 	state    *connState
-	video    *senderCounters
+	video    *senderCounters // all of the video, every simulcast layer included
 	audio    *senderCounters
+	layers   []*senderCounters // simulcast layers, in the order of the offer
 	sources  []Source
 	cancel   context.CancelFunc // stops the sample pumps
 	wg       sync.WaitGroup     // pumps and RTCP readers
@@ -51,7 +51,7 @@ type Publisher struct {
 // Publish takes ownership of the sources: Close closes them, and so does
 // Publish when it fails. A non-201 answer is returned as *HTTPError.
 func Publish(ctx context.Context, o Options, video, audio Source) (*Publisher, error) {
-	p, err := publish(ctx, o, video, audio)
+	p, err := publish(ctx, o, video, nil, audio)
 	if err != nil {
 		for _, s := range []Source{video, audio} {
 			if s != nil {
@@ -63,16 +63,20 @@ func Publish(ctx context.Context, o Options, video, audio Source) (*Publisher, e
 	return p, nil
 }
 
-// outTrack is one track a publisher sends.
+// outTrack is one track, or one simulcast layer of the video track, that a
+// publisher sends.
 type outTrack struct {
 	src   Source
 	kind  webrtc.RTPCodecType
+	rid   string // the simulcast layer's RID; "" for a track of one encoding
 	c     *senderCounters
 	track *webrtc.TrackLocalStaticSample
 }
 
-func publish(ctx context.Context, o Options, video, audio Source) (*Publisher, error) {
-	if video == nil && audio == nil {
+// publish sends video as one encoding, or layers as the simulcast encodings
+// of the video track, and audio; any of them may be missing.
+func publish(ctx context.Context, o Options, video Source, layers []Layer, audio Source) (*Publisher, error) {
+	if video == nil && len(layers) == 0 && audio == nil {
 		return nil, ErrNoSource
 	}
 	endpoint, err := o.endpoint("whip")
@@ -80,6 +84,9 @@ func publish(ctx context.Context, o Options, video, audio Source) (*Publisher, e
 		return nil, err
 	}
 	p := &Publisher{o: o, state: newConnState()}
+	if len(layers) > 0 {
+		video = layers[0].Source
+	}
 
 	// Offer exactly the sources' codecs, one payload type per kind.
 	m := &webrtc.MediaEngine{}
@@ -100,15 +107,34 @@ func publish(ctx context.Context, o Options, video, audio Source) (*Publisher, e
 			return nil, fmt.Errorf("onair: register %s: %w", codec.MimeType, err)
 		}
 		out := &outTrack{src: s.src, kind: s.kind, c: &senderCounters{kind: s.kind.String(), codec: codec.MimeType}}
-		if s.kind == webrtc.RTPCodecTypeVideo {
-			p.video = out.c
-		} else {
+		if s.kind == webrtc.RTPCodecTypeAudio {
 			p.audio = out.c
+			outs = append(outs, out)
+			p.sources = append(p.sources, s.src)
+			continue
 		}
-		outs = append(outs, out)
-		p.sources = append(p.sources, s.src)
+		p.video = out.c
+		if len(layers) == 0 {
+			outs = append(outs, out)
+			p.sources = append(p.sources, s.src)
+			continue
+		}
+		for _, l := range layers {
+			c := &senderCounters{kind: out.c.kind, codec: out.c.codec, rid: l.RID, parent: p.video}
+			p.layers = append(p.layers, c)
+			outs = append(outs, &outTrack{src: l.Source, kind: s.kind, rid: l.RID, c: c})
+			p.sources = append(p.sources, l.Source)
+		}
 	}
-	api, err := o.newAPI(m, &countingFactory{video: p.video, audio: p.audio})
+	layerSet := &layerSSRCs{}
+	counting := &countingFactory{video: p.video, audio: p.audio, layers: layerSet}
+	sdes := &sdesFactory{layers: layerSet}
+	if len(layers) > 0 {
+		if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+			return nil, fmt.Errorf("onair: simulcast header extensions: %w", err)
+		}
+	}
+	api, err := o.newAPI(m, counting, sdes)
 	if err != nil {
 		return nil, err
 	}
@@ -133,17 +159,45 @@ func publish(ctx context.Context, o Options, video, audio Source) (*Publisher, e
 	}
 
 	streamID := "onair-" + randomID()
+	var simulcast *webrtc.RTPTransceiver // the video transceiver, once its first layer is added
 	for _, out := range outs {
-		if out.track, err = webrtc.NewTrackLocalStaticSample(out.src.Codec(), out.kind.String(), streamID); err != nil {
+		var opts []func(*webrtc.TrackLocalStaticRTP)
+		if out.rid != "" {
+			opts = append(opts, webrtc.WithRTPStreamID(out.rid))
+		}
+		if out.track, err = webrtc.NewTrackLocalStaticSample(out.src.Codec(), out.kind.String(), streamID, opts...); err != nil {
 			return fail(fmt.Errorf("onair: new %s track: %w", out.kind, err))
 		}
-		tr, err := pc.AddTransceiverFromTrack(out.track,
-			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		if err != nil {
-			return fail(fmt.Errorf("onair: add %s transceiver: %w", out.kind, err))
+		var sender *webrtc.RTPSender
+		if out.rid != "" && simulcast != nil {
+			sender = simulcast.Sender()
+			if err := sender.AddEncoding(out.track); err != nil {
+				return fail(fmt.Errorf("onair: add simulcast layer %q: %w", out.rid, err))
+			}
+		} else {
+			tr, err := pc.AddTransceiverFromTrack(out.track,
+				webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			if err != nil {
+				return fail(fmt.Errorf("onair: add %s transceiver: %w", out.kind, err))
+			}
+			if out.rid != "" {
+				simulcast = tr
+			}
+			sender = tr.Sender()
+		}
+		if out.rid != "" {
+			// Each encoding has its own SSRC from the start (announced in a=ssrc
+			// lines besides the RIDs); count and stamp its packets by it.
+			for _, e := range sender.GetParameters().Encodings {
+				if e.RID == out.rid {
+					out.c.ssrc.Store(uint32(e.SSRC))
+					p.video.ssrc.CompareAndSwap(0, uint32(e.SSRC))
+					layerSet.add(uint32(e.SSRC), layerSSRC{tr: simulcast, rid: out.rid, c: out.c})
+				}
+			}
 		}
 		p.wg.Add(1)
-		go p.readRTCP(tr.Sender(), out.src, out.c)
+		go p.readRTCP(sender, out)
 	}
 
 	if p.location, err = offer(ctx, o, pc, endpoint); err != nil {
@@ -168,7 +222,7 @@ func (p *Publisher) pump(ctx context.Context, out *outTrack) {
 		s, err := src.NextSample(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				p.setErr(fmt.Errorf("onair: %s source: %w", c.kind, err))
+				p.setErr(fmt.Errorf("onair: %s source: %w", c.name(), err))
 			}
 			return
 		}
@@ -176,40 +230,41 @@ func (p *Publisher) pump(ctx context.Context, out *outTrack) {
 			if ctx.Err() != nil {
 				return
 			}
-			p.setErr(fmt.Errorf("onair: write %s sample: %w", c.kind, err))
+			p.setErr(fmt.Errorf("onair: write %s sample: %w", c.name(), err))
 			continue
 		}
-		c.samples.Add(1)
+		for c := c; c != nil; c = c.parent {
+			c.samples.Add(1)
+		}
 	}
 }
 
-// readRTCP reads the RTCP that arrives for one sender, which also drives the
-// interceptors, until the sender stops. PLI (RFC 4585 section 6.3.1) and FIR
-// (RFC 5104 section 4.3.1) ask the source for a keyframe.
-func (p *Publisher) readRTCP(sender *webrtc.RTPSender, src Source, c *senderCounters) {
+// readRTCP reads the RTCP that arrives for one sender, or for one simulcast
+// layer of it, which also drives the interceptors, until the sender stops.
+// PLI (RFC 4585 section 6.3.1) and FIR (RFC 5104 section 4.3.1) ask the
+// source for a keyframe.
+func (p *Publisher) readRTCP(sender *webrtc.RTPSender, out *outTrack) {
 	defer p.wg.Done()
-	kf, _ := src.(KeyframeRequester)
+	kf, _ := out.src.(KeyframeRequester)
 	for {
-		pkts, _, err := sender.ReadRTCP()
+		var pkts []rtcp.Packet
+		var err error
+		if out.rid != "" {
+			pkts, _, err = sender.ReadSimulcastRTCP(out.rid)
+		} else {
+			pkts, _, err = sender.ReadRTCP()
+		}
 		if err != nil {
 			return
 		}
 		for _, pkt := range pkts {
-			switch pkt := pkt.(type) {
-			case *rtcp.PictureLossIndication:
-				c.plis.Add(1)
+			for c := out.c; c != nil; c = c.parent {
+				c.countRTCP(pkt)
+			}
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				if kf != nil {
 					kf.RequestKeyframe()
-				}
-			case *rtcp.FullIntraRequest:
-				c.firs.Add(1)
-				if kf != nil {
-					kf.RequestKeyframe()
-				}
-			case *rtcp.TransportLayerNack:
-				c.nacks.Add(1)
-				for _, n := range pkt.Nacks {
-					c.nackedPackets.Add(uint64(1 + bits.OnesCount16(uint16(n.LostPackets))))
 				}
 			}
 		}
@@ -240,7 +295,11 @@ func (p *Publisher) WaitConnected(ctx context.Context) error { return p.state.wa
 
 // Stats returns a snapshot of what has been sent and the feedback received.
 func (p *Publisher) Stats() PublisherStats {
-	return PublisherStats{Location: p.location, Video: p.video.snapshot(), Audio: p.audio.snapshot()}
+	st := PublisherStats{Location: p.location, Video: p.video.snapshot(), Audio: p.audio.snapshot()}
+	for _, c := range p.layers {
+		st.Layers = append(st.Layers, c.snapshot())
+	}
+	return st
 }
 
 // Close ends the session: it stops the sources, sends DELETE to the

@@ -1,11 +1,18 @@
 package client
 
 import (
+	"math/bits"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/onair-live/onair/internal/keyframe"
 )
 
 // TrackStats is what a Viewer has received on one track.
@@ -28,8 +35,63 @@ type TrackStats struct {
 
 	// Times since Watch started (before the POST); zero when not yet seen.
 	FirstPacket   time.Duration
-	FirstKeyframe time.Duration
+	FirstKeyframe time.Duration // the first packet of the first keyframe
+	FirstFrame    time.Duration // the last packet of the first keyframe received whole
 	LastPacket    time.Duration
+
+	// Layers is the video received by the layer its frames' Markers name
+	// (synthetic VP8 only), in layer order; a layer never received is left
+	// out. Packets count in the layer of the last Marker seen.
+	Layers []LayerStats `json:",omitempty"`
+}
+
+// LayerStats is what a viewer received of one layer of the publisher's
+// video.
+type LayerStats struct {
+	Layer int    // 0 for a single layer; 0, 1, 2 for q, h, f
+	RID   string // SimulcastRIDs[Layer] when the publisher sends three layers, else ""
+
+	Packets   uint64
+	Bytes     uint64 // RTP bytes (header and payload)
+	Frames    uint64 // frames received whole, in order, with a Marker
+	Keyframes uint64 // of those, keyframes
+
+	// LatencySum and LatencyMax are over Frames: from the Marker's send time
+	// to the arrival of the frame's last packet.
+	LatencySum time.Duration
+	LatencyMax time.Duration
+}
+
+// MeanLatency is LatencySum / Frames, 0 without frames.
+func (l LayerStats) MeanLatency() time.Duration {
+	if l.Frames == 0 {
+		return 0
+	}
+	return l.LatencySum / time.Duration(l.Frames)
+}
+
+// layerRID names a layer of a publisher that sends layers of them.
+func layerRID(layer, layers int) string {
+	if layers == len(SimulcastRIDs) && layer < layers {
+		return SimulcastRIDs[layer]
+	}
+	return ""
+}
+
+// FrameInfo describes a video frame a Viewer received whole: every packet
+// from the one that starts it to the one with the RTP marker bit, in order.
+type FrameInfo struct {
+	SSRC     uint32
+	Keyframe bool
+	Packets  int
+	Bytes    int           // RTP bytes
+	Received time.Duration // since Watch started, at the frame's last packet
+
+	// Marked tells that the frame carried a Marker; Latency is then the time
+	// from its send time to Received.
+	Marked  bool
+	Marker  Marker
+	Latency time.Duration
 }
 
 // Loss is Missing / Expected, 0 when nothing is expected.
@@ -53,15 +115,28 @@ type ViewerStats struct {
 // FirstKeyframe returns the earliest FirstKeyframe among the video tracks,
 // and false when no video track has had a keyframe yet.
 func (s ViewerStats) FirstKeyframe() (time.Duration, bool) {
+	return s.earliest(func(t TrackStats) time.Duration { return t.FirstKeyframe })
+}
+
+// FirstFrame returns the earliest FirstFrame among the video tracks (time to
+// the first keyframe received whole), and false when there is none yet.
+func (s ViewerStats) FirstFrame() (time.Duration, bool) {
+	return s.earliest(func(t TrackStats) time.Duration { return t.FirstFrame })
+}
+
+func (s ViewerStats) earliest(at func(TrackStats) time.Duration) (time.Duration, bool) {
 	var best time.Duration
 	ok := false
 	for _, t := range s.Tracks {
-		if t.Kind == "video" && t.Keyframes > 0 && (!ok || t.FirstKeyframe < best) {
-			best, ok = t.FirstKeyframe, true
+		if d := at(t); t.Kind == "video" && d > 0 && (!ok || d < best) {
+			best, ok = d, true
 		}
 	}
 	return best, ok
 }
+
+// maxLayers bounds the layers a viewer accounts for.
+const maxLayers = 4
 
 // trackState accumulates a TrackStats; the track's reading goroutine writes
 // it, Stats reads it, mu guards it.
@@ -71,13 +146,48 @@ type trackState struct {
 	seq       seqCounter
 	isKey     func([]byte) bool
 	video     bool
+	vp8       bool
+	startNs   int64 // wall clock at the start of Watch, Unix ns
 	lastKeyTS uint32
 	sawKeyTS  bool
+
+	desc   codecs.VP8Packet // payload descriptor parser, reused
+	frame  frameState
+	layer  int // of the last Marker seen; -1 before one
+	layers [maxLayers]LayerStats
+}
+
+// newTrackState returns the state of a track of a mime type, received by a
+// viewer whose Watch started at start.
+func newTrackState(kind webrtc.RTPCodecType, mimeType string, start time.Time) *trackState {
+	return &trackState{
+		video:   kind == webrtc.RTPCodecTypeVideo,
+		vp8:     strings.EqualFold(mimeType, webrtc.MimeTypeVP8),
+		isKey:   keyframe.Detector(mimeType),
+		startNs: start.UnixNano(),
+		layer:   -1,
+	}
+}
+
+// frameState follows the video frame being received: the packets of one RTP
+// timestamp.
+type frameState struct {
+	seqKnown bool   // seq holds a packet's sequence number
+	started  bool   // a frame is under way
+	whole    bool   // its first packet was seen (VP8: S=1, partition 0), none missing so far
+	ts       uint32 // its RTP timestamp
+	seq      uint16 // its first packet's sequence number
+	packets  int
+	bytes    int
+	key      bool
+	marked   bool
+	marker   rawMarker
 }
 
 // observe accounts for one packet of n bytes received at since (from the
-// start of Watch). It does not allocate.
-func (t *trackState) observe(p *rtp.Packet, n int, since time.Duration) {
+// start of Watch) and, when it completes a video frame received whole,
+// describes the frame. It does not allocate.
+func (t *trackState) observe(p *rtp.Packet, n int, since time.Duration) (FrameInfo, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := &t.st
@@ -91,17 +201,91 @@ func (t *trackState) observe(p *rtp.Packet, n int, since time.Duration) {
 	t.seq.add(p.SequenceNumber)
 	if !t.video {
 		s.Frames++
-		return
+		return FrameInfo{}, false
 	}
 	if p.Marker {
 		s.Frames++
 	}
+	key := false
 	if t.isKey != nil && len(p.Payload) > 0 && !(t.sawKeyTS && p.Timestamp == t.lastKeyTS) && t.isKey(p.Payload) {
-		t.sawKeyTS, t.lastKeyTS = true, p.Timestamp
+		t.sawKeyTS, t.lastKeyTS, key = true, p.Timestamp, true
 		if s.Keyframes == 0 {
 			s.FirstKeyframe = since
 		}
 		s.Keyframes++
+	}
+	return t.observeFrame(p, n, since, key)
+}
+
+// observeFrame follows the frames of a video track: which layer each packet
+// belongs to, and whether a frame arrived whole.
+func (t *trackState) observeFrame(p *rtp.Packet, n int, since time.Duration, key bool) (FrameInfo, bool) {
+	f := &t.frame
+	newer := !f.seqKnown || int16(p.SequenceNumber-f.seq) > 0
+	switch {
+	case newer && (!f.started || p.Timestamp != f.ts):
+		// The first packet of a frame, or of what is left of it when its
+		// first packets were lost: only VP8 tells (S=1 in partition 0).
+		*f = frameState{started: true, seqKnown: true, ts: p.Timestamp, seq: p.SequenceNumber, whole: !t.vp8}
+		if t.vp8 {
+			if frame, err := t.desc.Unmarshal(p.Payload); err == nil && t.desc.S == 1 && t.desc.PID == 0 {
+				f.whole = true
+				if m, ok := readMarkerNs(frame); ok {
+					f.marked, f.marker = true, m
+					t.layer = m.layer
+					if m.layer < maxLayers {
+						t.layers[m.layer].RID = layerRID(m.layer, m.layers)
+					}
+				}
+			}
+		}
+	case !newer || !f.started || p.Timestamp != f.ts:
+		// Late or reordered: a retransmission, or a packet of an earlier
+		// frame. The frame under way is no longer received in order.
+		f.whole = f.whole && p.Timestamp != f.ts
+		t.countLayer(n)
+		return FrameInfo{}, false
+	}
+	f.packets++
+	f.bytes += n
+	f.key = f.key || key
+	t.countLayer(n)
+	if !p.Marker {
+		return FrameInfo{}, false
+	}
+	// The frame's last packet: whole if no sequence number is missing.
+	whole := f.whole && int(uint16(p.SequenceNumber-f.seq))+1 == f.packets
+	f.started, f.seq = false, p.SequenceNumber
+	if !whole {
+		return FrameInfo{}, false
+	}
+	if f.key && t.st.FirstFrame == 0 {
+		t.st.FirstFrame = since
+	}
+	fi := FrameInfo{SSRC: p.SSRC, Keyframe: f.key, Packets: f.packets, Bytes: f.bytes, Received: since, Marked: f.marked}
+	if !f.marked {
+		return fi, true
+	}
+	m := f.marker
+	fi.Marker = Marker{Layer: m.layer, Layers: m.layers, Frame: m.frame, Sent: time.Unix(0, m.sentNs)}
+	fi.Latency = time.Duration(t.startNs + int64(since) - m.sentNs)
+	if m.layer < maxLayers {
+		l := &t.layers[m.layer]
+		l.Frames++
+		if f.key {
+			l.Keyframes++
+		}
+		l.LatencySum += fi.Latency
+		l.LatencyMax = max(l.LatencyMax, fi.Latency)
+	}
+	return fi, true
+}
+
+// countLayer counts a packet of n bytes in the layer of the last Marker.
+func (t *trackState) countLayer(n int) {
+	if t.layer >= 0 && t.layer < maxLayers {
+		t.layers[t.layer].Packets++
+		t.layers[t.layer].Bytes += uint64(n)
 	}
 }
 
@@ -113,14 +297,21 @@ func (t *trackState) snapshot() TrackStats {
 	s.Missing = t.seq.missing
 	s.OutOfOrder = t.seq.outOfOrder
 	s.Duplicates = t.seq.duplicates
+	for i, l := range t.layers {
+		if l.Packets > 0 || l.Frames > 0 {
+			l.Layer = i
+			s.Layers = append(s.Layers, l)
+		}
+	}
 	return s
 }
 
-// SenderStats is what a Publisher has sent on one track.
+// SenderStats is what a Publisher has sent on one track or simulcast layer.
 type SenderStats struct {
 	Kind  string // "video" or "audio"; empty when the publisher has no such track
 	Codec string // mime type
-	SSRC  uint32
+	RID   string `json:",omitempty"` // a simulcast layer's RID
+	SSRC  uint32 // of the track's first encoding when it has several
 
 	Samples uint64 // samples (frames) written to the track
 	Packets uint64 // RTP packets sent, retransmissions included
@@ -135,17 +326,44 @@ type SenderStats struct {
 // PublisherStats is a snapshot of a Publisher.
 type PublisherStats struct {
 	Location string
-	Video    SenderStats
+	Video    SenderStats // all the video, every simulcast layer together
 	Audio    SenderStats
+	Layers   []SenderStats `json:",omitempty"` // each simulcast layer, in the order of the offer
 }
 
 // senderCounters accumulates a SenderStats; its fields are written from
 // pion's goroutines (the interceptor, the RTCP reader) and the sample pump.
+// A simulcast layer's counters have the video track's as parent, and what is
+// counted in a layer is counted in its parent too.
 type senderCounters struct {
-	kind, codec                      string
+	kind, codec, rid                 string
+	parent                           *senderCounters
 	ssrc                             atomic.Uint32
 	samples, packets, bytes          atomic.Uint64
 	plis, firs, nacks, nackedPackets atomic.Uint64
+}
+
+// name is the track's kind, with the layer's RID: "video", "video layer q".
+func (c *senderCounters) name() string {
+	if c.rid != "" {
+		return c.kind + " layer " + c.rid
+	}
+	return c.kind
+}
+
+// countRTCP counts the feedback of one RTCP packet received for the track.
+func (c *senderCounters) countRTCP(pkt rtcp.Packet) {
+	switch pkt := pkt.(type) {
+	case *rtcp.PictureLossIndication:
+		c.plis.Add(1)
+	case *rtcp.FullIntraRequest:
+		c.firs.Add(1)
+	case *rtcp.TransportLayerNack:
+		c.nacks.Add(1)
+		for _, n := range pkt.Nacks {
+			c.nackedPackets.Add(uint64(1 + bits.OnesCount16(uint16(n.LostPackets))))
+		}
+	}
 }
 
 func (c *senderCounters) snapshot() SenderStats {
@@ -153,7 +371,7 @@ func (c *senderCounters) snapshot() SenderStats {
 		return SenderStats{}
 	}
 	return SenderStats{
-		Kind: c.kind, Codec: c.codec, SSRC: c.ssrc.Load(),
+		Kind: c.kind, Codec: c.codec, RID: c.rid, SSRC: c.ssrc.Load(),
 		Samples: c.samples.Load(), Packets: c.packets.Load(), Bytes: c.bytes.Load(),
 		PLIs: c.plis.Load(), FIRs: c.firs.Load(), NACKs: c.nacks.Load(), NACKedPackets: c.nackedPackets.Load(),
 	}

@@ -25,14 +25,21 @@ const (
 // every 2 s and when RequestKeyframe is called, delta frames in between.
 // Each frame starts with a correct frame tag (RFC 6386 section 9.1: the
 // keyframe bit, version 0, shown, first partition size) and, on keyframes,
-// the start code 0x9d 0x01 0x2a and a 640x360 size, followed by filler.
+// the start code 0x9d 0x01 0x2a and the frame size (640x360 unless it is a
+// simulcast layer), then a Marker (its layer, number and send time),
+// followed by filler.
 type SyntheticVP8 struct {
 	frame    time.Duration
 	keyEvery int // frames
 	keySize  int // bytes
 	size     int // bytes of a delta frame
+	width    int
+	height   int
+	layer    int // this source's layer and the number of layers, for the Marker
+	layers   int
 	pace     pacer
-	n        int // frames since the last keyframe
+	n        int    // frames since the last keyframe
+	count    uint32 // frames made
 	started  bool
 	rnd      uint64
 	wantKey  atomic.Bool
@@ -42,6 +49,10 @@ type SyntheticVP8 struct {
 // NewSyntheticVP8 returns a VP8 source of fps frames per second averaging
 // bitrateBps bits per second (defaults 30 fps and 1 Mbit/s when not positive).
 func NewSyntheticVP8(fps, bitrateBps int) *SyntheticVP8 {
+	return newSyntheticVP8(fps, bitrateBps, syntheticWidth, syntheticHeight, 0, 1)
+}
+
+func newSyntheticVP8(fps, bitrateBps, width, height, layer, layers int) *SyntheticVP8 {
 	if fps <= 0 {
 		fps = 30
 	}
@@ -51,13 +62,17 @@ func NewSyntheticVP8(fps, bitrateBps int) *SyntheticVP8 {
 	keyEvery := max(1, int(syntheticKeyEvery.Seconds()*float64(fps)))
 	// keyEvery frames carry keyEvery-1+keyframeWeight delta frames' worth.
 	perPeriod := bitrateBps / 8 * keyEvery / fps
-	size := max(16, perPeriod/(keyEvery-1+keyframeWeight))
+	size := max(3+MarkerSize, perPeriod/(keyEvery-1+keyframeWeight))
 	return &SyntheticVP8{
 		frame:    time.Second / time.Duration(fps),
 		keyEvery: keyEvery,
-		keySize:  size * keyframeWeight,
+		keySize:  max(size*keyframeWeight, 10+MarkerSize),
 		size:     size,
-		rnd:      0x9e3779b97f4a7c15,
+		width:    width,
+		height:   height,
+		layer:    layer,
+		layers:   layers,
+		rnd:      0x9e3779b97f4a7c15 + uint64(layer),
 	}
 }
 
@@ -82,7 +97,10 @@ func (s *SyntheticVP8) NextSample(ctx context.Context) (media.Sample, error) {
 		s.keyCount.Add(1)
 	}
 	s.n++
-	return media.Sample{Data: s.makeFrame(key), Duration: s.frame}, nil
+	b := s.makeFrame(key)
+	putMarker(b, Marker{Layer: s.layer, Layers: s.layers, Frame: s.count, Sent: time.Now()})
+	s.count++
+	return media.Sample{Data: b, Duration: s.frame}, nil
 }
 
 // makeFrame builds one frame with the header RFC 6386 section 9.1 describes.
@@ -102,8 +120,8 @@ func (s *SyntheticVP8) makeFrame(key bool) []byte {
 	b[0], b[1], b[2] = byte(tag), byte(tag>>8), byte(tag>>16)
 	if key {
 		b[3], b[4], b[5] = 0x9d, 0x01, 0x2a
-		binary.LittleEndian.PutUint16(b[6:], syntheticWidth)  // scale bits 0
-		binary.LittleEndian.PutUint16(b[8:], syntheticHeight) // scale bits 0
+		binary.LittleEndian.PutUint16(b[6:], uint16(s.width))  // scale bits 0
+		binary.LittleEndian.PutUint16(b[8:], uint16(s.height)) // scale bits 0
 	}
 	for i := hdr; i < len(b); i += 8 { // xorshift filler: incompressible, like real frames
 		s.rnd ^= s.rnd << 13

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/onair-live/onair/internal/keyframe"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -33,6 +32,7 @@ type Viewer struct {
 	connectedAt atomic.Int64 // time.Duration since start; 0 until connected
 	dcOpen      atomic.Bool
 	messages    atomic.Uint64
+	onFrame     atomic.Pointer[func(FrameInfo)]
 
 	msgMu     sync.Mutex // guards onMessage and early; held while calling onMessage, so calls are in order
 	onMessage func([]byte)
@@ -69,7 +69,7 @@ func Watch(ctx context.Context, o Options, slots int) (*Viewer, error) {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
-	api, err := o.newAPI(m, nil)
+	api, err := o.newAPI(m)
 	if err != nil {
 		return nil, err
 	}
@@ -128,13 +128,10 @@ func Watch(ctx context.Context, o Options, slots int) (*Viewer, error) {
 // onTrack starts reading a track that the server sends.
 func (v *Viewer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	codec := remote.Codec().MimeType
-	t := &trackState{
-		st: TrackStats{
-			Kind: remote.Kind().String(), Codec: codec, SSRC: uint32(remote.SSRC()),
-			StreamID: remote.StreamID(), TrackID: remote.ID(),
-		},
-		video: remote.Kind() == webrtc.RTPCodecTypeVideo,
-		isKey: keyframe.Detector(codec),
+	t := newTrackState(remote.Kind(), codec, v.start)
+	t.st = TrackStats{
+		Kind: remote.Kind().String(), Codec: codec, SSRC: uint32(remote.SSRC()),
+		StreamID: remote.StreamID(), TrackID: remote.ID(),
 	}
 	v.mu.Lock()
 	if v.closed {
@@ -161,8 +158,25 @@ func (v *Viewer) read(remote *webrtc.TrackRemote, t *trackState) {
 		if pkt.Unmarshal(buf[:n]) != nil {
 			continue
 		}
-		t.observe(&pkt, n, time.Since(v.start))
+		if fi, ok := t.observe(&pkt, n, time.Since(v.start)); ok {
+			if f := v.onFrame.Load(); f != nil {
+				(*f)(fi)
+			}
+		}
 	}
+}
+
+// OnFrame sets the function called with each video frame received whole
+// (see FrameInfo), on the track's reading goroutine, in the track's order;
+// nil removes it. Frames that arrive before it is set are counted in Stats
+// only; set it right after Watch returns, before the media flows. f must
+// return quickly: the track is not read meanwhile.
+func (v *Viewer) OnFrame(f func(FrameInfo)) {
+	if f == nil {
+		v.onFrame.Store(nil)
+		return
+	}
+	v.onFrame.Store(&f)
 }
 
 // Location returns the absolute URL of the WHEP session.

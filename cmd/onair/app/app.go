@@ -52,6 +52,9 @@ type App struct {
 	// recordings of broadcasts for replay; its cleanup runs from Run; nil
 	// without ffmpeg.
 	recordings *recordings
+	// snapshots keeps live rooms' snapshots for moderation review; it runs
+	// from Run.
+	snapshots *snapshotArchive
 }
 
 // New builds the node bottom-up; on error nothing is left running.
@@ -100,6 +103,11 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var shots liveSnapshots // none without ffmpeg
+	if a.egress != nil {
+		shots = nodeSnapshots{a.egress, a.sfu}
+	}
+	a.snapshots = newSnapshotArchive(cfg, shots, log)
 	js, err := jetstream.New(a.bus.conn)
 	if err != nil {
 		return nil, err
@@ -139,6 +147,7 @@ func New(cfg Config, log *slog.Logger) (a *App, err error) {
 	}
 	a.edge = signaling.New(cfg.Edge, signaling.Deps{
 		Recordings:  recs,
+		Snapshots:   a.snapshots,
 		Messages:    messages{DB: a.db, dms: dms, relay: relay},
 		Voice:       voiceMessages,
 		Egress:      media,
@@ -189,6 +198,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.recordings != nil {
 		g.Go(func() error { a.recordings.run(gctx); return nil })
 	}
+	g.Go(func() error { a.snapshots.run(gctx); return nil })
 	g.Go(func() error {
 		// A lost watch keeps the last word list; it is no reason to stop serving.
 		if err := a.words.Watch(gctx, a.chat.SetWords); err != nil {

@@ -52,8 +52,9 @@ type Config struct {
 	// Voice limits voice messages; Media names ffmpeg and ffprobe.
 	Voice voice.Config  `yaml:"voice"`
 	Media ffmpeg.Config `yaml:"media"`
-	// Egress runs HLS, snapshots and restreams of live rooms through ffmpeg.
-	Egress egress.Config `yaml:"egress"`
+	// Egress runs HLS, snapshots and restreams of live rooms through ffmpeg,
+	// and keeps snapshots for moderation review.
+	Egress EgressConfig `yaml:"egress"`
 	// Fanout tunes each session's outbound queue: batching and slow consumers.
 	Fanout hub.Config       `yaml:"fanout"`
 	SFU    sfu.Config       `yaml:"sfu"`
@@ -82,10 +83,44 @@ func DefaultConfig() Config {
 		Data:             "./data",
 		Log:              LogConfig{Level: "info", Format: "text"},
 		SFU:              sfu.DefaultConfig(),
-		Egress:           egress.DefaultConfig(),
+		Egress:           DefaultEgressConfig(),
 		ShutdownTimeout:  10 * time.Second,
 		PresenceInterval: 5 * time.Second,
 	}
+}
+
+// EgressConfig is the egress section: media/egress's settings, and what this
+// node does with their snapshots besides serving the latest one.
+type EgressConfig struct {
+	egress.Config `yaml:",inline"`
+	// SnapshotKeepEvery is how often the latest snapshot of each room live on
+	// this node is copied to <data>/snapshots/<room>/<unix-ms>.jpg (only
+	// when it changed), for moderation review. 0 turns archiving off, which
+	// is why an unset value is not the default here: DefaultEgressConfig
+	// sets 1m.
+	SnapshotKeepEvery time.Duration `yaml:"snapshot_keep_every"`
+	// SnapshotRetention is how long archived snapshots are kept. Default
+	// 168h (7 days).
+	SnapshotRetention time.Duration `yaml:"snapshot_retention"`
+}
+
+// DefaultEgressConfig is the egress section when told nothing.
+func DefaultEgressConfig() EgressConfig {
+	return EgressConfig{Config: egress.DefaultConfig(), SnapshotKeepEvery: time.Minute, SnapshotRetention: 7 * 24 * time.Hour}
+}
+
+// Validate reports the first egress setting that cannot work.
+func (c EgressConfig) Validate() error {
+	if err := c.Config.Validate(); err != nil {
+		return err
+	}
+	if c.SnapshotKeepEvery != 0 && (c.SnapshotKeepEvery < time.Second || c.SnapshotKeepEvery > 24*time.Hour) {
+		return errors.New("egress.snapshot_keep_every: 1s to 24h, or 0 to keep no snapshots")
+	}
+	if c.SnapshotRetention != 0 && c.SnapshotRetention < time.Hour {
+		return errors.New("egress.snapshot_retention: at least 1h")
+	}
+	return nil
 }
 
 // setting is one configuration key reachable as a flag and an environment variable.

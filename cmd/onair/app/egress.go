@@ -26,7 +26,7 @@ func (a *App) newEgress(cfg Config, log *slog.Logger) (signaling.Egress, error) 
 		return nil, fmt.Errorf("egress: %w", err)
 	}
 	recs := &recordings{}
-	sup, err := egress.New(cfg.Egress, cfg.Data, egress.Deps{Tools: tools, Taps: a.sfu, Targets: restreamStore{a.db}, Recordings: recs, Log: log})
+	sup, err := egress.New(cfg.Egress.Config, cfg.Data, egress.Deps{Tools: tools, Taps: a.sfu, Targets: restreamStore{a.db}, Recordings: recs, Log: log})
 	if err != nil {
 		return nil, err
 	}
