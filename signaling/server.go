@@ -261,6 +261,7 @@ func pages(e *echo.Echo, files fs.FS) {
 	e.GET("/studio/:room", html("studio.html", true))
 	e.GET("/watch/:room", html("watch.html", true))
 	e.GET("/replay/:id", html("replay.html", false))
+	e.GET("/admin/live", html("admin-live.html", false))
 	if static, err := fs.Sub(files, "static"); err == nil {
 		e.StaticFS("/static", static)
 	}

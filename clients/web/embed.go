@@ -14,6 +14,8 @@
 //	                                 coin history with "load more"
 //	earnings.html    /earnings:      a streamer's earnings, the withdrawal form with its terms, the requests
 //	replay.html      /replay/{id}:   a recorded broadcast in a <video> (MP4), deleted by its streamer or an admin
+//	admin-live.html  /admin/live:    the admins' live wall: every live room's snapshot, end a broadcast,
+//	                                 ban its streamer, the pictures kept of a room
 //	static/common.js shared helpers: WHIP/WHEP exchange, problem+json, ice-server Link headers, stats,
 //	                 formatting and DOM helpers; it adds inbox.js to every page with a top bar
 //	static/api.js    the REST API: JSON requests with the session cookie, the current user, the
@@ -37,12 +39,13 @@ import (
 	"io/fs"
 )
 
-//go:embed lobby.html login.html messages.html studio.html watch.html wallet.html earnings.html replay.html static
+//go:embed lobby.html login.html messages.html studio.html watch.html wallet.html earnings.html replay.html admin-live.html static
 var files embed.FS
 
 // FS holds the pages at its top (lobby.html, login.html, messages.html,
 // studio.html, watch.html) and the assets under static/. The server serves
 // static/ at /static/, lobby.html at /, login.html at /login, messages.html at
-// /messages, wallet.html at /wallet, earnings.html at /earnings, and studio.html
-// and watch.html at /studio/{room} and /watch/{room}.
+// /messages, wallet.html at /wallet, earnings.html at /earnings, admin-live.html
+// at /admin/live, and studio.html and watch.html at /studio/{room} and
+// /watch/{room}.
 var FS fs.FS = files

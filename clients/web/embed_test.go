@@ -23,7 +23,7 @@ func TestFSLayout(t *testing.T) {
 		"static/lobby.js", "static/login.js", "static/studio.js", "static/watch.js", "static/chat.js",
 		"static/likes.js", "static/moderation.js", "static/inbox.js", "static/messages.js",
 		"wallet.html", "earnings.html", "static/wallet.js", "static/earnings.js",
-		"replay.html", "static/replay.js",
+		"replay.html", "static/replay.js", "admin-live.html", "static/admin-live.js",
 	} {
 		read(t, name)
 	}
@@ -33,7 +33,7 @@ func TestFSLayout(t *testing.T) {
 // exist in FS: there is no build step to catch a typo.
 func TestReferencesResolve(t *testing.T) {
 	pageRef := regexp.MustCompile(`(?:src|href)="/(static/[^"]+)"`)
-	for _, page := range []string{"lobby.html", "login.html", "messages.html", "studio.html", "watch.html", "wallet.html", "earnings.html", "replay.html"} {
+	for _, page := range []string{"lobby.html", "login.html", "messages.html", "studio.html", "watch.html", "wallet.html", "earnings.html", "replay.html", "admin-live.html"} {
 		refs := pageRef.FindAllStringSubmatch(read(t, page), -1)
 		if len(refs) < 2 {
 			t.Errorf("%s references %d assets, want its script and style.css", page, len(refs))

@@ -133,7 +133,8 @@ export function loginURL({ next = location.pathname + location.search, signup = 
 
 /**
  * Fills container with "Log in" and "Sign up" links when user is null, else
- * the user's name, "My studio" for streamers and a "Log out" button.
+ * the user's name, "My studio" for streamers, "Live wall" for admins and a
+ * "Log out" button.
  * onLogout() runs after a successful logout.
  */
 export function renderAccount(container, user, { onLogout = null } = {}) {
@@ -148,6 +149,11 @@ export function renderAccount(container, user, { onLogout = null } = {}) {
   }
   if (isStreamer(user)) {
     container.append(h('a', { class: 'btn small', href: `/studio/${encodeURIComponent(user.name)}`, 'data-action': 'studio' }, 'My studio'));
+  }
+  if (isAdmin(user)) {
+    const wall = h('a', { class: 'btn small ghost', href: '/admin/live', 'data-action': 'live-wall', title: 'Every live room, for moderation' }, 'Live wall');
+    if (location.pathname === '/admin/live') wall.setAttribute('aria-current', 'page');
+    container.append(wall);
   }
   container.append(h('span', { class: 'account-name', title: `@${user.name}` }, displayName(user)));
   const out = h('button', { type: 'button', class: 'btn small ghost', 'data-action': 'logout' }, 'Log out');

@@ -520,6 +520,91 @@ export function setPill(pill, status, label) {
 }
 
 // ---------------------------------------------------------------------------
+// Lists refreshed in place
+
+/**
+ * Sets what changed, since was, of a room card's face (the lobby's, the
+ * live wall's): title, streamer, the placeholder's initial and hue. r holds
+ * the elements title, streamer, initial and cover.
+ */
+export function updateRoomFace(r, next, was) {
+  if (next.title !== was.title) {
+    setText(r.title, next.title);
+    r.title.title = next.title;
+  }
+  if (next.streamer !== was.streamer) setText(r.streamer, next.streamer);
+  if (next.initial !== was.initial) setText(r.initial, next.initial);
+  if (next.hue !== was.hue) r.cover.style.setProperty('--hue', String(next.hue));
+}
+
+/**
+ * Shows items (objects with a string id) in list in the order given, one
+ * element each, kept across calls: shown maps an id to its entry {el, ...},
+ * made by create(id) and refreshed by update(entry, item) on every call;
+ * entries of items no longer given are removed. Returns how many are shown.
+ */
+export function renderKeyed(list, shown, items, create, update) {
+  const seen = new Set();
+  let i = 0;
+  for (const item of items) {
+    if (!item || typeof item.id !== 'string' || !item.id || seen.has(item.id)) continue;
+    seen.add(item.id);
+    let entry = shown.get(item.id);
+    if (!entry) {
+      entry = create(item.id);
+      shown.set(item.id, entry);
+    }
+    update(entry, item);
+    const at = list.children[i];
+    if (at !== entry.el) list.insertBefore(entry.el, at || null);
+    i++;
+  }
+  for (const [id, entry] of shown) {
+    if (!seen.has(id)) {
+      entry.el.remove();
+      shown.delete(id);
+    }
+  }
+  return shown.size;
+}
+
+/**
+ * Runs load() now and again ms after each run ends: never two at once, and
+ * not while the page is hidden (a run missed then happens as soon as it
+ * shows again). A load() that resolves to false stops it. Returns a
+ * function that runs it at once (after an action, say).
+ */
+export function every(ms, load) {
+  let timer = 0;
+  let busy = false;
+  let missed = false;
+  let stopped = false;
+  const run = async () => {
+    clearTimeout(timer);
+    if (busy || stopped) return;
+    busy = true;
+    try {
+      if ((await load()) === false) stopped = true;
+    } finally {
+      busy = false;
+      if (!stopped) timer = setTimeout(tick, ms);
+    }
+  };
+  const tick = () => {
+    if (document.hidden) missed = true;
+    else run();
+  };
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && missed) {
+      missed = false;
+      run();
+    }
+  });
+  run();
+  return run;
+}
+
+// ---------------------------------------------------------------------------
 // Every page's top bar: "Wallet", for logged-in users
 
 /** Adds "Wallet" to the top bar, before Messages and the account area, once the user is known. */

@@ -15,7 +15,7 @@
 //   top     names of this week's top streamers by earnings, as shown
 
 import { api, displayName, fetchMe, renderAccount } from './api.js';
-import { errorMessage, fmtCount, fmtSince, h, hueOf, icon, initialOf, plural, safeImageURL, setText } from './common.js';
+import { errorMessage, every, fmtCount, fmtSince, h, hueOf, icon, initialOf, plural, renderKeyed, safeImageURL, setText, updateRoomFace } from './common.js';
 
 const REFRESH_MS = 5000;
 const SNAPSHOT_MS = 10000;
@@ -39,9 +39,6 @@ window.state = state;
 
 /** id → {el, refs, last}: the card of each room shown. */
 const cards = new Map();
-let timer = 0;
-let busy = false;
-let missedWhileHidden = false;
 
 // ---------------------------------------------------------------------------
 // Cards
@@ -94,13 +91,7 @@ function updateCard(card, room) {
     publishers: Number(room.publishers) || 0,
   };
   const was = card.last;
-  if (next.title !== was.title) {
-    setText(r.title, next.title);
-    r.title.title = next.title;
-  }
-  if (next.streamer !== was.streamer) setText(r.streamer, next.streamer);
-  if (next.initial !== was.initial) setText(r.initial, next.initial);
-  if (next.hue !== was.hue) r.cover.style.setProperty('--hue', String(next.hue));
+  updateRoomFace(r, next, was);
   if (next.cover !== was.cover) {
     // A newer snapshot replaces the one shown once it has loaded.
     if (next.cover.split('?')[0] !== String(was.cover || '').split('?')[0]) delete r.img.dataset.loaded;
@@ -130,28 +121,7 @@ function updateCard(card, room) {
 
 /** Shows rooms in the order given, reusing the cards of rooms already shown. */
 function renderRooms(rooms) {
-  const seen = new Set();
-  let i = 0;
-  for (const room of rooms) {
-    if (!room || typeof room.id !== 'string' || !room.id || seen.has(room.id)) continue;
-    seen.add(room.id);
-    let card = cards.get(room.id);
-    if (!card) {
-      card = createCard(room.id);
-      cards.set(room.id, card);
-    }
-    updateCard(card, room);
-    const at = ui.grid.children[i];
-    if (at !== card.el) ui.grid.insertBefore(card.el, at || null);
-    i++;
-  }
-  for (const [id, card] of cards) {
-    if (!seen.has(id)) {
-      card.el.remove();
-      cards.delete(id);
-    }
-  }
-  state.rooms = cards.size;
+  state.rooms = renderKeyed(ui.grid, cards, rooms, createCard, updateCard);
   ui.empty.hidden = cards.size > 0;
   ui.grid.hidden = cards.size === 0;
   setText(ui.count, cards.size > 0 ? plural(cards.size, 'room') : '');
@@ -161,9 +131,6 @@ function renderRooms(rooms) {
 // Refresh every 5 s (paused while the page is hidden)
 
 async function refresh() {
-  clearTimeout(timer);
-  if (busy) return;
-  busy = true;
   try {
     const data = await api('/api/rooms');
     loadTop();
@@ -177,11 +144,9 @@ async function refresh() {
     state.error = errorMessage(err);
     if (cards.size === 0) ui.empty.hidden = true;
   } finally {
-    busy = false;
     ui.grid.setAttribute('aria-busy', 'false');
     setText(ui.error, state.error ? `Could not load the live rooms: ${state.error} Retrying…` : '');
     ui.error.hidden = !state.error;
-    timer = setTimeout(tick, REFRESH_MS);
   }
 }
 
@@ -205,18 +170,6 @@ async function loadTop() {
   }
 }
 
-function tick() {
-  if (document.hidden) missedWhileHidden = true;
-  else refresh();
-}
-
-document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && missedWhileHidden) {
-    missedWhileHidden = false;
-    refresh();
-  }
-});
-
 // ---------------------------------------------------------------------------
 
 function showUser(user) {
@@ -225,4 +178,4 @@ function showUser(user) {
 }
 
 const userShown = fetchMe().then(({ user }) => showUser(user));
-refresh();
+every(REFRESH_MS, refresh);
