@@ -30,6 +30,9 @@ type Recordings interface {
 	RoomRecord(ctx context.Context, room string) (*bool, bool, error)
 	// SetRoomRecord sets the switch; nil goes back to the platform default.
 	SetRoomRecord(ctx context.Context, room string, on *bool) error
+	// RecordsByDefault is the platform default: whether a room whose
+	// streamer made no choice is recorded.
+	RecordsByDefault() bool
 }
 
 type recordingsAPI struct {
@@ -193,6 +196,9 @@ type recordSwitchJSON struct {
 	Record *bool `json:"record"`
 	// Effective is whether the room's next broadcast is recorded.
 	Effective bool `json:"effective"`
+	// PlatformDefault is whether rooms are recorded when their streamer
+	// made no choice.
+	PlatformDefault bool `json:"platform_default"`
 }
 
 // managed is the request's room if the caller may change it.
@@ -209,7 +215,7 @@ func (h recordingsAPI) switchView(c echo.Context, roomID string) error {
 	if err != nil {
 		return writeProblem(c, err)
 	}
-	return c.JSON(http.StatusOK, recordSwitchJSON{Record: on, Effective: eff})
+	return c.JSON(http.StatusOK, recordSwitchJSON{Record: on, Effective: eff, PlatformDefault: h.recs.RecordsByDefault()})
 }
 
 // getSwitch serves GET /api/rooms/{room}/recording.

@@ -23,7 +23,7 @@ func TestFSLayout(t *testing.T) {
 		"static/lobby.js", "static/login.js", "static/studio.js", "static/watch.js", "static/chat.js",
 		"static/likes.js", "static/moderation.js", "static/inbox.js", "static/messages.js",
 		"wallet.html", "earnings.html", "static/wallet.js", "static/earnings.js",
-		"replay.html", "static/replay.js", "admin-live.html", "static/admin-live.js",
+		"replay.html", "static/replay.js", "admin-live.html", "static/admin-live.js", "static/recording-switch.js",
 	} {
 		read(t, name)
 	}

@@ -31,6 +31,8 @@
 //   chat          the chat panel: {status, messages, lastText, lastError,
 //                 bullets} (see chat.js)
 //   restream      the restream card: {status, error, targets} (see restream.js)
+//   recording     the "Record broadcasts" switch: {status, record, effective,
+//                 platformDefault, error} (see recording-switch.js)
 
 import { api, displayName, fetchMe, isAdmin, isStreamer, loginURL } from './api.js';
 import {
@@ -55,6 +57,7 @@ import {
 } from './common.js';
 import { mountChat } from './chat.js';
 import { mountRestream } from './restream.js';
+import { mountRecordingSwitch } from './recording-switch.js';
 import { Stage } from './stage.js';
 
 const RESOLUTIONS = {
@@ -540,6 +543,7 @@ async function initAccount() {
   }
   if (state.owner || isAdmin(user)) {
     mountRestream($('restream'), { room, state });
+    mountRecordingSwitch($('recording'), { room, state });
     await loadRoomSettings();
   }
 }

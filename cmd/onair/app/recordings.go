@@ -124,6 +124,9 @@ func (r *recordings) SetRoomRecord(ctx context.Context, room string, on *bool) e
 	return r.db.SetRoomRecord(ctx, room, on)
 }
 
+// RecordsByDefault is egress.record.
+func (r *recordings) RecordsByDefault() bool { return r.record }
+
 // run cleans up at once and then every period until ctx ends.
 func (r *recordings) run(ctx context.Context) {
 	t := time.NewTicker(r.every)
