@@ -73,7 +73,11 @@ func capability(mime string, fmtp ...string) (webrtc.RTPCodecCapability, bool) {
 // (plus Opus), so the peer can negotiate nothing the room cannot forward; with an
 // fmtp, only that variant (one H.264 profile), so a publisher sends exactly what
 // the room's viewers were told to expect.
-func newAPI(se webrtc.SettingEngine, videoMime, videoFmtp string) (*webrtc.API, error) {
+//
+// With onEstimator (a viewer's peer) outgoing packets carry transport-wide
+// sequence numbers (the viewer answers with TWCC feedback) and a send-side
+// GCC estimates the viewer's path; it is handed over when the peer is made.
+func newAPI(se webrtc.SettingEngine, videoMime, videoFmtp string, bwe *bweConfig) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
@@ -99,6 +103,11 @@ func newAPI(se webrtc.SettingEngine, videoMime, videoFmtp string) (*webrtc.API, 
 	reg := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
+	}
+	if bwe != nil {
+		if err := bwe.register(m, reg); err != nil {
+			return nil, err
+		}
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }

@@ -33,6 +33,10 @@ type Config struct {
 	PLIThrottle time.Duration `yaml:"pli_throttle"`
 	// QueueLen is each subscriber track's outbound queue, in packets.
 	QueueLen int `yaml:"queue_len"`
+	// StartBitrate is a viewer's bandwidth estimate before its feedback
+	// says more, bits per second; MaxBitrate bounds it.
+	StartBitrate int `yaml:"start_bitrate"`
+	MaxBitrate   int `yaml:"max_bitrate"`
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -43,6 +47,8 @@ func DefaultConfig() Config {
 		RepublishGrace: 10 * time.Second,
 		PLIThrottle:    500 * time.Millisecond,
 		QueueLen:       512,
+		StartBitrate:   1_000_000,
+		MaxBitrate:     20_000_000,
 	}
 }
 
@@ -64,6 +70,12 @@ func (c Config) withDefaults() Config {
 	if c.QueueLen == 0 {
 		c.QueueLen = d.QueueLen
 	}
+	if c.StartBitrate == 0 {
+		c.StartBitrate = d.StartBitrate
+	}
+	if c.MaxBitrate == 0 {
+		c.MaxBitrate = d.MaxBitrate
+	}
 	return c
 }
 
@@ -79,6 +91,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sfu: durations must not be negative")
 	case c.QueueLen < 16:
 		return fmt.Errorf("sfu: queue length %d: must be at least 16", c.QueueLen)
+	case c.StartBitrate < minBitrate || c.MaxBitrate < c.StartBitrate:
+		return fmt.Errorf("sfu: start_bitrate %d must be at least %d and max_bitrate %d at least start_bitrate", c.StartBitrate, minBitrate, c.MaxBitrate)
 	}
 	for _, s := range c.ICEServers {
 		if len(s.URLs) == 0 {

@@ -30,6 +30,14 @@ type downTrack struct {
 	feed  atomic.Pointer[feed]
 	ready atomic.Bool // the subscriber's transport is up; writes before it are lost
 	stats *counters
+	// The feed's layer the track is on (-1 before its first packet), the one
+	// it switches to at that layer's next keyframe (equal when not
+	// switching), and the one it would like (its allocator's choice). The
+	// feed's mutex orders writes of cur and target.
+	cur, target, want atomic.Int32
+	// padOwed is how many bytes of padding the track still sends, after
+	// the frames it forwards, while its allocator probes.
+	padOwed atomic.Int64
 
 	// owned by the run goroutine
 	m   munger
@@ -42,6 +50,8 @@ func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RT
 		q: make(chan *packet, queueLen), done: make(chan struct{}), stats: stats,
 	}
 	d.m.clockRate = codec.ClockRate
+	d.cur.Store(-1)
+	d.want.Store(maxLayers - 1)
 	go d.run()
 	return d
 }
@@ -90,6 +100,24 @@ func (d *downTrack) attach(f *feed) { d.feed.Store(f) }
 
 func (d *downTrack) detach(f *feed) { d.feed.CompareAndSwap(f, nil) }
 
+// requestKeyframe asks for a keyframe of the layer the track needs one of:
+// the one it switches to, else the one it is on.
+func (d *downTrack) requestKeyframe() {
+	if f := d.feed.Load(); f != nil {
+		f.requestKeyframe(d.target.Load())
+	}
+}
+
+// setLayer makes the track want layer l (clamped to the layers there are),
+// and switch to it when its feed has it.
+func (d *downTrack) setLayer(l int32) {
+	l = max(0, min(l, maxLayers-1))
+	d.want.Store(l)
+	if f := d.feed.Load(); f != nil {
+		f.retarget(d, f.pick(l))
+	}
+}
+
 func (d *downTrack) enqueue(p *packet) bool {
 	select {
 	case d.q <- p:
@@ -135,9 +163,28 @@ func (d *downTrack) send(p *packet) {
 		return
 	}
 	now := time.Now().UnixNano()
+	video := d.kind == webrtc.RTPCodecTypeVideo
+	if l := int32(p.layer); l != d.cur.Load() {
+		// A layer it is switching to starts at a keyframe; any other is a
+		// straggler from a layer it left.
+		if l != d.target.Load() {
+			return
+		}
+		if video && !p.keyframe {
+			f.requestKeyframe(l) // throttled upstream
+			return
+		}
+		was := d.cur.Load()
+		if !f.switched(d, l) {
+			return
+		}
+		if was >= 0 {
+			d.stats.switches.Add(1)
+		}
+	}
 	if p.src != d.m.src {
-		if d.kind == webrtc.RTPCodecTypeVideo && !p.keyframe {
-			f.requestKeyframe() // throttled upstream
+		if video && !p.keyframe {
+			f.requestKeyframe(int32(p.layer))
 			return
 		}
 		d.m.switchTo(p.src, p.hdr.SequenceNumber, p.hdr.Timestamp, now)
@@ -156,6 +203,51 @@ func (d *downTrack) send(p *packet) {
 	if n, err := b.w.WriteRTP(&d.hdr, p.payload); err == nil {
 		d.stats.packetsOut.Add(1)
 		d.stats.bytesOut.Add(uint64(n))
+	}
+	if p.hdr.Marker && video && d.padOwed.Load() > 0 {
+		d.sendPadding(b)
+	}
+}
+
+// padPayload is a padding-only packet's payload: 255 bytes of padding, the
+// last one saying so (RFC 3550 §5.1). Writers only read it.
+var padPayload = func() (b [255]byte) {
+	b[254] = 255
+	return b
+}()
+
+// maxPadPerFrame bounds the padding packets sent after one frame.
+const maxPadPerFrame = 32
+
+// maxPadOwed caps a probe's backlog of padding, in bytes.
+const maxPadOwed = 1 << 20
+
+// pad adds bytes of padding for the track to send between frames.
+func (d *downTrack) pad(bytes float64) {
+	if bytes <= 0 {
+		return
+	}
+	if v := d.padOwed.Add(int64(bytes)); v > maxPadOwed {
+		d.padOwed.Store(maxPadOwed)
+	}
+}
+
+// sendPadding sends padding-only packets after the end of a frame (so no
+// frame is split by them) while the track owes some.
+func (d *downTrack) sendPadding(b *binding) {
+	for range maxPadPerFrame {
+		if d.padOwed.Load() <= 0 {
+			return
+		}
+		seq, ts := d.m.pad()
+		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
+			Extensions: d.hdr.Extensions[:0]}
+		n, err := b.w.WriteRTP(&d.hdr, padPayload[:])
+		if err != nil {
+			return
+		}
+		d.padOwed.Add(-int64(len(padPayload)))
+		d.stats.padding.Add(uint64(n))
 	}
 }
 

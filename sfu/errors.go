@@ -11,4 +11,5 @@ var (
 	ErrSessionNotFound = errors.New("sfu: no such session")
 	ErrBadCandidate    = errors.New("sfu: the ICE fragment is not usable")
 	ErrClosed          = errors.New("sfu: closed")
+	ErrBadLayer        = errors.New("sfu: no such layer")
 )

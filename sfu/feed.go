@@ -32,52 +32,168 @@ func (u *upstream) requestKeyframe() {
 	}
 }
 
+// maxLayers is how many simulcast encodings a video feed takes: low, mid and
+// high. A publisher without simulcast sends layer 0 alone.
+const maxLayers = 3
+
+// layer is one encoding of a feed. Only the downstream tracks on a layer are
+// sent its packets, and only they ask its publisher for keyframes: a layer
+// nobody watches costs its reader alone (dynacast).
+type layer struct {
+	up   atomic.Pointer[upstream]
+	subs atomic.Pointer[[]*downTrack] // copy-on-write: read without a lock per packet
+	// bytes counts the media received, for allocators to sample the
+	// layer's bitrate; last is when its latest packet arrived (unix ns).
+	bytes atomic.Uint64
+	last  atomic.Int64
+}
+
+// idleAfter is how long a layer may send nothing before it counts as off:
+// a browser stops its high encodings when its uplink is short.
+const idleAfter = 1500 * time.Millisecond
+
+func (l *layer) active(now int64) bool {
+	return l.up.Load() != nil && now-l.last.Load() < int64(idleAfter)
+}
+
 // feed is one stage slot's track of one kind: it outlives the publisher's peer
-// connection so viewers keep their downstream tracks across a republish.
+// connection so viewers keep their downstream tracks across a republish. Each
+// downstream track gets one layer (cur) and, while it switches, the layer it
+// switches to (target) too, until that layer's next keyframe.
 type feed struct {
 	kind  webrtc.RTPCodecType
 	codec webrtc.RTPCodecCapability
 
-	up   atomic.Pointer[upstream]
-	subs atomic.Pointer[[]*downTrack] // copy-on-write: read without a lock per packet
-	mu   sync.Mutex                   // serialises writers of subs
+	layers [maxLayers]layer
+	count  atomic.Int32 // layers the publisher announced (1 without simulcast)
+	mu     sync.Mutex   // serialises writers of subs and of downTracks' cur/target
 }
 
 func newFeed(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *feed {
 	f := &feed{kind: kind, codec: codec}
-	f.subs.Store(&[]*downTrack{})
+	for i := range f.layers {
+		f.layers[i].subs.Store(&[]*downTrack{})
+	}
+	f.count.Store(1)
 	return f
 }
 
-func (f *feed) add(d *downTrack) {
-	f.mu.Lock()
-	next := append(slices.Clone(*f.subs.Load()), d)
-	f.subs.Store(&next)
-	f.mu.Unlock()
-	d.attach(f)
+// up is the upstream of layer 0: the track of a publisher without simulcast.
+func (f *feed) up() *upstream { return f.layers[0].up.Load() }
+
+// pick is the layer to give a track that wants layer want: the highest active
+// layer up to it, else the lowest active one, else (nothing arrived yet) want
+// within the layers the publisher announced.
+func (f *feed) pick(want int32) int32 {
+	now := time.Now().UnixNano()
+	for l := min(want, maxLayers-1); l >= 0; l-- {
+		if f.layers[l].active(now) {
+			return l
+		}
+	}
+	for l := range int32(maxLayers) {
+		if f.layers[l].active(now) {
+			return l
+		}
+	}
+	return max(min(want, f.count.Load()-1), 0)
 }
 
+// add attaches d, on the layer it wants or the best one there is.
+func (f *feed) add(d *downTrack) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d.attach(f)
+	l := int32(0)
+	if f.kind == webrtc.RTPCodecTypeVideo {
+		l = f.pick(d.want.Load())
+	}
+	d.cur.Store(-1)
+	d.target.Store(l)
+	f.subscribeLocked(d, l)
+}
+
+// remove detaches d from every layer.
 func (f *feed) remove(d *downTrack) {
 	f.mu.Lock()
-	next := slices.DeleteFunc(slices.Clone(*f.subs.Load()), func(x *downTrack) bool { return x == d })
-	f.subs.Store(&next)
-	f.mu.Unlock()
+	defer f.mu.Unlock()
+	for l := range int32(maxLayers) {
+		f.unsubscribeLocked(d, l)
+	}
 	d.detach(f)
 }
 
-func (f *feed) requestKeyframe() {
-	if f.kind != webrtc.RTPCodecTypeVideo {
+func (f *feed) subscribeLocked(d *downTrack, l int32) {
+	subs := *f.layers[l].subs.Load()
+	if !slices.Contains(subs, d) {
+		next := append(slices.Clone(subs), d)
+		f.layers[l].subs.Store(&next)
+	}
+}
+
+func (f *feed) unsubscribeLocked(d *downTrack, l int32) {
+	subs := *f.layers[l].subs.Load()
+	if slices.Contains(subs, d) {
+		next := slices.DeleteFunc(slices.Clone(subs), func(x *downTrack) bool { return x == d })
+		f.layers[l].subs.Store(&next)
+	}
+}
+
+// retarget makes d switch to layer l at l's next keyframe (asked for now);
+// false when d is no longer on f.
+func (f *feed) retarget(d *downTrack, l int32) bool {
+	f.mu.Lock()
+	if d.feed.Load() != f {
+		f.mu.Unlock()
+		return false
+	}
+	cur, old := d.cur.Load(), d.target.Load()
+	if old == l {
+		f.mu.Unlock()
+		return true
+	}
+	if old != cur {
+		f.unsubscribeLocked(d, old)
+	}
+	d.target.Store(l)
+	if l != cur {
+		f.subscribeLocked(d, l)
+	}
+	f.mu.Unlock()
+	if l != cur {
+		f.requestKeyframe(l)
+	}
+	return true
+}
+
+// switched moves d onto layer l, whose keyframe it is about to send, and off
+// the layer it was on; false when d no longer wants l.
+func (f *feed) switched(d *downTrack, l int32) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d.feed.Load() != f || d.target.Load() != l {
+		return false
+	}
+	if cur := d.cur.Load(); cur >= 0 && cur != l {
+		f.unsubscribeLocked(d, cur)
+	}
+	d.cur.Store(l)
+	return true
+}
+
+func (f *feed) requestKeyframe(l int32) {
+	if f.kind != webrtc.RTPCodecTypeVideo || l < 0 || l >= maxLayers {
 		return
 	}
-	if u := f.up.Load(); u != nil {
+	if u := f.layers[l].up.Load(); u != nil {
 		u.requestKeyframe()
 	}
 }
 
-// forward hands p to every subscriber without blocking; a full queue drops the
-// packet for that subscriber only.
+// forward hands p to every subscriber of its layer without blocking; a full
+// queue drops the packet for that subscriber only.
 func (f *feed) forward(p *packet) {
-	for _, d := range *f.subs.Load() {
+	for _, d := range *f.layers[p.layer].subs.Load() {
 		p.refs.Add(1)
 		if !d.enqueue(p) {
 			p.release()

@@ -55,3 +55,12 @@ func (m *munger) rewrite(seq uint16, ts uint32, now int64) (outSeq uint16, outTs
 	}
 	return outSeq, outTs, true
 }
+
+// pad takes the next sequence number for a padding-only packet (RFC 3550
+// §5.1: padding packets are numbered like media), shifting the media after
+// it by one; the timestamp is the last packet's.
+func (m *munger) pad() (seq uint16, ts uint32) {
+	m.lastSeq++
+	m.seqOffset++
+	return m.lastSeq, m.lastTs
+}

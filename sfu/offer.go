@@ -18,6 +18,7 @@ type mediaInfo struct {
 	direction string
 	codecs    []string            // lower-case mime types, in the offer's order of preference
 	fmtps     map[string][]string // mime → its fmtp lines, in the same order
+	rids      []string            // simulcast encodings sent (RFC 8853), in a=simulcast order
 }
 
 // parseOffer validates an SDP offer (RFC 8866) enough to give a clear error early.
@@ -41,7 +42,7 @@ func parseOffer(raw string) (offerInfo, error) {
 		}
 		mi := mediaInfo{direction: "sendrecv", fmtps: map[string][]string{}}
 		names, params := map[string]string{}, map[string]string{}
-		var order []string
+		var order, sendRIDs, simulcast []string
 		for _, a := range m.Attributes {
 			switch a.Key {
 			case "sendrecv", "sendonly", "recvonly", "inactive":
@@ -58,7 +59,18 @@ func parseOffer(raw string) (offerInfo, error) {
 				if pt, p, ok := strings.Cut(a.Value, " "); ok {
 					params[pt] = p
 				}
+			case "rid":
+				// a=rid:<id> send [restrictions] (RFC 8851 §10)
+				if f := strings.Fields(a.Value); len(f) >= 2 && f[1] == "send" {
+					sendRIDs = append(sendRIDs, f[0])
+				}
+			case "simulcast":
+				simulcast = simulcastSend(a.Value)
 			}
+		}
+		mi.rids = sendRIDs
+		if len(simulcast) > 0 {
+			mi.rids = simulcast
 		}
 		for _, pt := range order {
 			mi.codecs = append(mi.codecs, names[pt])
@@ -74,6 +86,27 @@ func parseOffer(raw string) (offerInfo, error) {
 		return info, fmt.Errorf("%w: it has no audio, video or data section", ErrBadOffer)
 	}
 	return info, nil
+}
+
+// simulcastSend lists the RIDs of an a=simulcast value's send direction
+// (RFC 8853 §5.1: "send f;h;q", alternatives after commas, "~" paused),
+// one per stream, the first alternative of each.
+func simulcastSend(v string) []string {
+	f := strings.Fields(v)
+	for i := 0; i+1 < len(f); i += 2 {
+		if f[i] != "send" {
+			continue
+		}
+		var out []string
+		for _, stream := range strings.Split(f[i+1], ";") {
+			alt, _, _ := strings.Cut(stream, ",")
+			if alt = strings.TrimPrefix(alt, "~"); alt != "" {
+				out = append(out, alt)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // firstCodec returns the first codec of the m-lines that is also in supported.

@@ -17,6 +17,7 @@ type packet struct {
 	hdr      rtp.Header
 	payload  []byte // slice of buf after the header, padding included
 	keyframe bool
+	layer    uint8 // the simulcast layer it belongs to; 0 without simulcast
 	src      *upstream
 	refs     atomic.Int32
 }
@@ -31,8 +32,7 @@ func getPacket() *packet {
 
 func (p *packet) release() {
 	if p.refs.Add(-1) == 0 {
-		p.src = nil
-		p.payload = nil
+		p.src, p.payload, p.layer, p.keyframe = nil, nil, 0, false
 		packetPool.Put(p)
 	}
 }

@@ -1,8 +1,10 @@
 package sfu
 
 import (
+	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -15,16 +17,22 @@ type publisher struct {
 	router *Router
 	slot   *slot         // set by Router.addPublisher before ready closes
 	ready  chan struct{} // closed once the publisher is on the stage
-	taken  [3]atomic.Bool
+	// takenAudio and takenVideo: a track of the kind (and layer) feeds the
+	// slot already; a second one is read and discarded.
+	takenAudio atomic.Bool
+	takenVideo [maxLayers]atomic.Bool
+	// rids are the offer's simulcast RIDs, lowest layer first; empty
+	// without simulcast.
+	rids []string
 	// noVideo and noAudio: the offer had no m-line of the kind.
 	noVideo, noAudio bool
 	stats            *counters
 	cfg              Config
 }
 
-// onTrack serves pion's OnTrack: the first track of each kind feeds the slot; any
-// further one (an extra simulcast layer) is read and discarded so pion's buffers
-// never fill.
+// onTrack serves pion's OnTrack: the first audio track and each simulcast
+// layer's video track (one without simulcast) feed the slot; any further one
+// is read and discarded so pion's buffers never fill.
 func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	go drainRTCP(recv)
 	select {
@@ -36,13 +44,18 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 	if kind != webrtc.RTPCodecTypeVideo && kind != webrtc.RTPCodecTypeAudio {
 		return
 	}
-	if !p.taken[kind].CompareAndSwap(false, true) {
+	f, taken, l := p.slot.audio, &p.takenAudio, 0
+	if kind == webrtc.RTPCodecTypeVideo {
+		f, l = p.slot.video, p.layerOf(remote.RID())
+		if l < 0 {
+			discard(remote) // a RID the offer did not announce
+			return
+		}
+		taken = &p.takenVideo[l]
+	}
+	if !taken.CompareAndSwap(false, true) {
 		discard(remote)
 		return
-	}
-	f := p.slot.audio
-	if kind == webrtc.RTPCodecTypeVideo {
-		f = p.slot.video
 	}
 	if !strings.EqualFold(remote.Codec().MimeType, f.codec.MimeType) {
 		// Negotiation allows only the slot's codec; never forward another under its name.
@@ -50,15 +63,30 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 		return
 	}
 	u := &upstream{pc: p.sess.pc, ssrc: uint32(remote.SSRC()), throttle: p.cfg.PLIThrottle, stats: p.stats}
-	f.up.Store(u)
-	p.read(remote, f, u)
-	f.up.CompareAndSwap(u, nil)
+	ly := &f.layers[l]
+	ly.up.Store(u)
+	p.read(remote, f, u, uint8(l))
+	ly.up.CompareAndSwap(u, nil)
+}
+
+// layerOf is the layer of the video track with RID rid: its rank among the
+// offer's RIDs; 0 for a publisher without simulcast; -1 for a RID the offer
+// did not announce.
+func (p *publisher) layerOf(rid string) int {
+	if len(p.rids) == 0 {
+		if rid == "" {
+			return 0
+		}
+		return -1
+	}
+	return slices.Index(p.rids, rid)
 }
 
 // read is the ingest hot path: one pooled packet per RTP packet, shared by all
 // subscribers.
-func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream) {
+func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l uint8) {
 	video := f.kind == webrtc.RTPCodecTypeVideo
+	ly := &f.layers[l]
 	isKey := keyframe.Detector(remote.Codec().MimeType)
 	for {
 		pkt := getPacket()
@@ -81,8 +109,11 @@ func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream) {
 		}
 		pkt.keyframe = video && isKey != nil && isKey(media)
 		pkt.src = u
+		pkt.layer = l
 		p.stats.packetsIn.Add(1)
 		p.stats.bytesIn.Add(uint64(n))
+		ly.bytes.Add(uint64(len(media)))
+		ly.last.Store(time.Now().UnixNano())
 		f.forward(pkt)
 		pkt.release()
 	}

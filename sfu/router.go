@@ -143,6 +143,7 @@ func (r *Router) addPublisher(p *publisher, videoMime, videoFmtp string) (old *p
 			s.grace = nil
 		}
 		old, s.pub, p.slot = s.pub, p, s
+		s.video.count.Store(int32(max(1, len(p.rids))))
 		if s.noVideo != p.noVideo || s.noAudio != p.noAudio {
 			s.noVideo, s.noAudio = p.noVideo, p.noAudio
 			for t := range r.taps {
@@ -158,6 +159,7 @@ func (r *Router) addPublisher(p *publisher, videoMime, videoFmtp string) (old *p
 		ac, _ := capability(webrtc.MimeTypeOpus)
 		s := &slot{identity: p.sess.Identity, pub: p, noVideo: p.noVideo, noAudio: p.noAudio,
 			video: newFeed(webrtc.RTPCodecTypeVideo, vc), audio: newFeed(webrtc.RTPCodecTypeAudio, ac)}
+		s.video.count.Store(int32(max(1, len(p.rids))))
 		r.slots = append(r.slots, s)
 		p.slot = s
 		for sub := range r.subs {

@@ -48,6 +48,19 @@ type Session struct {
 	once    sync.Once
 	done    chan struct{}
 	cleanup func() // set by the owner before the session is visible
+	layers  func(i, pin, cap int) error
+}
+
+// SetLayer chooses the simulcast layer of a viewer's i-th video (the i-th
+// co-host it shows): pin ≥ 0 keeps that layer (0 lowest), -1 lets the
+// server choose by the viewer's bandwidth; cap ≥ 0 bounds what it chooses
+// (a small player needs no more). Layers a publisher does not send are
+// replaced by the nearest below.
+func (s *Session) SetLayer(i, pin, cap int) error {
+	if s.layers == nil {
+		return fmt.Errorf("%w: only a WHEP session chooses layers", ErrBadLayer)
+	}
+	return s.layers(i, pin, cap)
 }
 
 // NewSessionID returns a random 128-bit session id in hex.

@@ -187,8 +187,8 @@ func (s *SFU) Session(id string) (*Session, error) {
 	return nil, ErrSessionNotFound
 }
 
-func (s *SFU) newPeer(videoMime, videoFmtp string) (*webrtc.PeerConnection, error) {
-	api, err := newAPI(s.se, videoMime, videoFmtp)
+func (s *SFU) newPeer(videoMime, videoFmtp string, bwe *bweConfig) (*webrtc.PeerConnection, error) {
+	api, err := newAPI(s.se, videoMime, videoFmtp, bwe)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +214,9 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 	if len(info.audio) > 0 && !offers(info.audio, webrtc.MimeTypeOpus) {
 		return nil, "", fmt.Errorf("%w: audio must be Opus", ErrNoCommonCodec)
 	}
+	if err := checkSimulcast(info); err != nil {
+		return nil, "", err
+	}
 	r, err := s.router(room, true)
 	if err != nil {
 		return nil, "", err
@@ -223,13 +226,16 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 	if err != nil {
 		return nil, "", err
 	}
-	pc, err := s.newPeer(mime, fmtp)
+	pc, err := s.newPeer(mime, fmtp, nil)
 	if err != nil {
 		return nil, "", err
 	}
 	sess := &Session{ID: newSessionID(), Room: room, Role: RolePublisher, Identity: identity, pc: pc, etag: newETag(), done: make(chan struct{})}
 	p := &publisher{sess: sess, router: r, ready: make(chan struct{}), stats: &s.stats, cfg: s.cfg,
 		noVideo: len(info.video) == 0, noAudio: len(info.audio) == 0}
+	if len(info.video) > 0 {
+		p.rids = rankRIDs(info.video[0].rids)
+	}
 	sess.cleanup = func() {
 		s.untrack(sess)
 		r.publisherLeft(p)
@@ -296,7 +302,9 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 	if len(info.audio) > 0 && !offers(info.audio, webrtc.MimeTypeOpus) {
 		return nil, "", fmt.Errorf("%w: the room's audio is Opus and the player offered none", ErrNoCommonCodec)
 	}
-	pc, err := s.newPeer(mime, "")
+	var est estimator
+	pc, err := s.newPeer(mime, "", &bweConfig{start: s.cfg.StartBitrate, min: minBitrate, max: s.cfg.MaxBitrate,
+		onEstimator: func(e estimator) { est = e }})
 	if err != nil {
 		return nil, "", err
 	}
@@ -310,15 +318,23 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 		stream := fmt.Sprintf("%s-%d", room, i)
 		if i < len(info.video) {
 			p.video = newDownTrack(fmt.Sprintf("video-%d", i), stream, webrtc.RTPCodecTypeVideo, vc, s.cfg.QueueLen, &s.stats)
+			p.video.want.Store(startLayer)
 		}
 		if i < len(info.audio) {
 			p.audio = newDownTrack(fmt.Sprintf("audio-%d", i), stream, webrtc.RTPCodecTypeAudio, ac, s.cfg.QueueLen, &s.stats)
 		}
 		sub.pairs = append(sub.pairs, p)
 	}
+	sub.alloc = sub.newAllocator()
+	if est != nil {
+		sub.alloc.setEstimator(est)
+	}
+	go sub.alloc.run()
+	sess.layers = sub.setLayer
 	sess.cleanup = func() {
 		s.untrack(sess)
 		r.removeSubscriber(sub)
+		sub.alloc.close()
 		sub.close()
 	}
 	fail := func(err error) (*Session, string, error) {

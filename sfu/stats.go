@@ -10,6 +10,8 @@ type counters struct {
 	plis                 atomic.Uint64 // keyframe requests sent to publishers
 	nacks                atomic.Uint64 // NACK packets received from subscribers
 	keyframeReqs         atomic.Uint64 // PLI/FIR received from subscribers
+	padding              atomic.Uint64 // bytes of padding sent to probe viewers' paths
+	switches             atomic.Uint64 // simulcast layer switches made
 }
 
 // Stats is a snapshot of the media plane for metrics and tests.
@@ -19,6 +21,7 @@ type Stats struct {
 	PacketsOut, BytesOut           uint64
 	Dropped, PLIs, NACKs           uint64
 	KeyframeRequests               uint64
+	PaddingBytes, LayerSwitches    uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -27,5 +30,6 @@ func (c *counters) snapshot() Stats {
 		PacketsOut: c.packetsOut.Load(), BytesOut: c.bytesOut.Load(),
 		Dropped: c.dropped.Load(), PLIs: c.plis.Load(), NACKs: c.nacks.Load(),
 		KeyframeRequests: c.keyframeReqs.Load(),
+		PaddingBytes:     c.padding.Load(), LayerSwitches: c.switches.Load(),
 	}
 }

@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"fmt"
+
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -11,6 +13,44 @@ type subscriber struct {
 	sess  *Session
 	pairs []*pair
 	stats *counters
+	alloc *allocator
+}
+
+// startLayer is the layer a viewer's video starts on when its publisher
+// sends simulcast, before its allocator knows the path: the middle one.
+const startLayer = 1
+
+// minBitrate is the lowest a viewer's estimate goes.
+const minBitrate = 100_000
+
+// newAllocator makes the allocator of the subscriber's video tracks, one
+// per m-line pair (-1 tracks where the pair has none).
+func (sub *subscriber) newAllocator() *allocator {
+	var video []*downTrack
+	audio := 0
+	for _, p := range sub.pairs {
+		video = append(video, p.video)
+		if p.audio != nil {
+			audio++
+		}
+	}
+	return newAllocator(video, audio)
+}
+
+// setLayer pins (pin ≥ 0) or frees (-1) the layer of the video of pair i,
+// and caps what its allocator may choose (cap < 0: no cap).
+func (sub *subscriber) setLayer(i, pin, cap int) error {
+	if i < 0 || i >= len(sub.alloc.tracks) || sub.alloc.tracks[i].d == nil {
+		return fmt.Errorf("%w: this session has no video %d", ErrBadLayer, i)
+	}
+	t := sub.alloc.tracks[i]
+	if cap < 0 {
+		cap = maxLayers - 1
+	}
+	t.pin.Store(int32(min(pin, maxLayers-1)))
+	t.cap.Store(int32(min(cap, maxLayers-1)))
+	sub.alloc.kick()
+	return nil
 }
 
 // assign shows s on the first free pair; called with the router locked.
@@ -61,9 +101,7 @@ func (sub *subscriber) downTracks() []*downTrack {
 func (sub *subscriber) connected() {
 	for _, d := range sub.downTracks() {
 		d.ready.Store(true)
-		if f := d.feed.Load(); f != nil {
-			f.requestKeyframe()
-		}
+		d.requestKeyframe()
 	}
 }
 
@@ -85,9 +123,7 @@ func (sub *subscriber) readRTCP(s *webrtc.RTPSender, d *downTrack) {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				sub.stats.keyframeReqs.Add(1)
-				if f := d.feed.Load(); f != nil {
-					f.requestKeyframe()
-				}
+				d.requestKeyframe()
 			case *rtcp.TransportLayerNack:
 				sub.stats.nacks.Add(1)
 			}

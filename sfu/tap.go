@@ -83,6 +83,7 @@ type Tap struct {
 	tracks []TapTrack
 	conns  []*net.UDPConn
 	stats  counters
+	alloc  *allocator
 
 	done       chan struct{} // closed when the room ends or the tap closes
 	changed    chan struct{} // closed when the stage no longer matches tracks
@@ -161,6 +162,16 @@ func (s *SFU) Tap(room string, stage []TapAddrs) (*Tap, error) {
 		t.stop()
 		return nil, err
 	}
+	// Without an estimate, the allocator keeps each picture on the best
+	// layer its publisher sends.
+	var video []*downTrack
+	for _, p := range t.pairs {
+		if p.video != nil {
+			video = append(video, p.video)
+		}
+	}
+	t.alloc = newAllocator(video, 0)
+	go t.alloc.run()
 	return t, nil
 }
 
@@ -210,9 +221,7 @@ func (t *Tap) Tracks() []TapTrack { return append([]TapTrack(nil), t.tracks...) 
 func (t *Tap) RequestKeyframe() {
 	for _, p := range t.pairs {
 		if p.video != nil {
-			if f := p.video.feed.Load(); f != nil {
-				f.requestKeyframe()
-			}
+			p.video.requestKeyframe()
 		}
 	}
 }
@@ -238,6 +247,9 @@ func (t *Tap) Close() error {
 
 func (t *Tap) stop() {
 	t.closeOnce.Do(func() {
+		if t.alloc != nil {
+			t.alloc.close()
+		}
 		for _, d := range t.downTracks() {
 			d.close()
 		}

@@ -63,7 +63,7 @@ func (st *stage) join(t *testing.T, identity string, noVideo bool) (*publisher, 
 		t.Fatal(err)
 	}
 	up := &upstream{pc: pc, throttle: 200 * time.Millisecond, stats: &st.sfu.stats}
-	p.slot.video.up.Store(up)
+	p.slot.video.layers[0].up.Store(up)
 	return p, up
 }
 
