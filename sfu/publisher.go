@@ -34,7 +34,7 @@ type publisher struct {
 // layer's video track (one without simulcast) feed the slot; any further one
 // is read and discarded so pion's buffers never fill.
 func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	go drainRTCP(recv)
+	go drainRTCP(recv, remote.RID())
 	select {
 	case <-p.ready:
 	case <-p.sess.done:
@@ -128,11 +128,18 @@ func discard(remote *webrtc.TrackRemote) {
 	}
 }
 
-// drainRTCP keeps reading a receiver's RTCP so the interceptors see it.
-func drainRTCP(r *webrtc.RTPReceiver) {
+// drainRTCP keeps reading a receiver's RTCP so the interceptors see it;
+// a simulcast receiver's per layer.
+func drainRTCP(r *webrtc.RTPReceiver, rid string) {
 	buf := make([]byte, maxPacket)
 	for {
-		if _, _, err := r.Read(buf); err != nil {
+		var err error
+		if rid == "" {
+			_, _, err = r.Read(buf)
+		} else {
+			_, _, err = r.ReadSimulcast(buf, rid)
+		}
+		if err != nil {
 			return
 		}
 	}

@@ -53,6 +53,7 @@ var statusTable = []struct {
 }{
 	{room.ErrBadID, http.StatusBadRequest, "Bad room name", ""},
 	{sfu.ErrBadOffer, http.StatusBadRequest, "Bad SDP offer", ""},
+	{sfu.ErrBadLayer, http.StatusBadRequest, "No such layer", ""},
 	{sfu.ErrBadCandidate, http.StatusBadRequest, "Bad ICE fragment", ""},
 	{sfu.ErrNoCommonCodec, http.StatusNotAcceptable, "No codec in common", ""},
 	{sfu.ErrNotLive, http.StatusNotFound, "Room is not live", ""},

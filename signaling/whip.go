@@ -56,6 +56,10 @@ func (r *resource) routes(e *echo.Echo) {
 	e.OPTIONS(r.prefix+"/:room/:session", r.options)
 	e.PATCH(r.prefix+"/:room/:session", r.patch)
 	e.DELETE(r.prefix+"/:room/:session", r.delete)
+	if r.role == sfu.RoleSubscriber {
+		e.OPTIONS(r.prefix+"/:room/:session/layer", r.options)
+		e.POST(r.prefix+"/:room/:session/layer", r.layer)
+	}
 }
 
 func setCORS(h http.Header) {
@@ -179,6 +183,9 @@ func (r *resource) post(c echo.Context) error {
 	h.Set("ETag", sess.ETag())
 	h.Set("Accept-Patch", "application/trickle-ice-sdpfrag")
 	r.linkHeaders(h)
+	if r.role == sfu.RoleSubscriber {
+		h.Add("Link", fmt.Sprintf(`<%s/%s/%s/layer>; rel=%q`, r.prefix, id, sess.ID, layerRel))
+	}
 	return c.Blob(http.StatusCreated, "application/sdp", []byte(answer))
 }
 
