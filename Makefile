@@ -1,4 +1,4 @@
-.PHONY: run test bench build
+.PHONY: run test bench bench-go build
 
 # Runs a node on this machine with embedded defaults; anyone on loopback may publish.
 run:
@@ -8,8 +8,13 @@ run:
 test:
 	scripts/test
 
-# Hot-path benchmarks.
+# The standard media load scenario: a pinned server, one 2 Mbit/s publisher and
+# 50, 100, 200 viewers through onairctl bench (see scripts/bench).
 bench:
+	scripts/bench
+
+# Hot-path benchmarks.
+bench-go:
 	go test -run XXX -bench . -benchmem ./sfu/
 
 build:

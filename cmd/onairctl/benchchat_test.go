@@ -329,7 +329,7 @@ func TestBenchChatNoServer(t *testing.T) {
 	if code != exitError || !strings.Contains(stderr.String(), "sender 1") {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
-	if code := run(context.Background(), []string{"bench"}, nil, &stdout, &stderr); code != exitUsage {
-		t.Errorf("bench without chat: exit %d", code)
+	if code := run(context.Background(), []string{"bench", "cat"}, nil, &stdout, &stderr); code != exitUsage {
+		t.Errorf("bench cat: exit %d", code)
 	}
 }

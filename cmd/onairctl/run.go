@@ -19,6 +19,8 @@ commands:
   publish     publish a room over WHIP from files or synthetic media
   watch       watch a room over WHEP with one or more viewers and report what arrived
   chat ROOM   join a room's chat: print its messages, send the lines typed
+  bench       load a room's media: one WHIP publisher (simulcast or not) and many WHEP
+              viewers; time to first frame, latency, loss, bit rate per layer, server CPU
   bench chat  load a room's chat: many receiving WebSockets, senders at a set rate;
               deliveries/s, latency, and the server's CPU and memory
 
@@ -57,13 +59,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			err = runChat(ctx, cfg, stdin, stdout, stderr)
 		}
 	case "bench":
-		if len(rest) == 0 || rest[0] != "chat" {
-			fmt.Fprint(stderr, "usage: onairctl bench chat [flags]\n")
-			return exitUsage
+		if len(rest) > 0 && rest[0] == "chat" {
+			var cfg benchChatConfig
+			if cfg, err = parseBenchChat(rest[1:], stderr); err == nil {
+				err = runBenchChat(ctx, cfg, stdout, stderr)
+			}
+			break
 		}
-		var cfg benchChatConfig
-		if cfg, err = parseBenchChat(rest[1:], stderr); err == nil {
-			err = runBenchChat(ctx, cfg, stdout, stderr)
+		var cfg benchConfig
+		if cfg, err = parseBench(rest, stderr); err == nil {
+			err = runBench(ctx, cfg, stdout, stderr)
 		}
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)

@@ -135,21 +135,7 @@ func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Mic
 
 func summarize(results []viewerResult) watchSummary {
 	s := watchSummary{Viewers: len(results)}
-	var firsts []time.Duration
-	for _, r := range results {
-		if r.Err != nil {
-			s.Errors = append(s.Errors, r.Err.Error())
-			continue
-		}
-		s.Started++
-		st := r.Stats
-		if st.Connected > 0 {
-			s.Connected++
-		}
-		if d, ok := st.FirstKeyframe(); ok {
-			s.WithKeyframe++
-			firsts = append(firsts, d)
-		}
+	t := tallyViewers(results, client.ViewerStats.FirstKeyframe, func(st client.ViewerStats) {
 		var bytes uint64
 		for _, t := range st.Tracks {
 			s.Packets += t.Packets
@@ -161,17 +147,52 @@ func summarize(results []viewerResult) watchSummary {
 		if st.Elapsed > 0 {
 			s.BitrateBps += float64(bytes) * 8 / st.Elapsed.Seconds()
 		}
-	}
+	})
+	s.Started, s.Connected, s.WithKeyframe, s.Errors = t.started, t.connected, len(t.firsts), t.errors
 	if s.Started > 0 {
 		s.ViewerBps = s.BitrateBps / float64(s.Started)
 	}
 	if s.Expected > 0 {
 		s.Loss = float64(s.Missing) / float64(s.Expected)
 	}
-	slices.Sort(firsts)
-	s.FirstFrame = msStats{P50: ms(percentile(firsts, 50)), P95: ms(percentile(firsts, 95)), P99: ms(percentile(firsts, 99)),
-		Max: ms(percentile(firsts, 100))}
+	s.FirstFrame = durationStats(t.firsts)
 	return s
+}
+
+// viewerTally counts the viewers of a run.
+type viewerTally struct {
+	started, connected int
+	firsts             []time.Duration // each viewer's time to its first frame, sorted
+	errors             []string        // of the viewers that did not start
+}
+
+// tallyViewers counts the viewers that started and connected, takes their
+// times to a first frame (as first tells) and passes the stats of each that
+// started to each.
+func tallyViewers(results []viewerResult, first func(client.ViewerStats) (time.Duration, bool), each func(client.ViewerStats)) viewerTally {
+	var t viewerTally
+	for _, r := range results {
+		if r.Err != nil {
+			t.errors = append(t.errors, r.Err.Error())
+			continue
+		}
+		t.started++
+		if r.Stats.Connected > 0 {
+			t.connected++
+		}
+		if d, ok := first(r.Stats); ok {
+			t.firsts = append(t.firsts, d)
+		}
+		each(r.Stats)
+	}
+	slices.Sort(t.firsts)
+	return t
+}
+
+// durationStats returns the percentiles of sorted durations.
+func durationStats(sorted []time.Duration) msStats {
+	return msStats{P50: ms(percentile(sorted, 50)), P95: ms(percentile(sorted, 95)), P99: ms(percentile(sorted, 99)),
+		Max: ms(percentile(sorted, 100))}
 }
 
 // percentile returns the p-th percentile (0 < p <= 100) of sorted values by
