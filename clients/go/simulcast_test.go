@@ -335,6 +335,23 @@ func TestObserveFrames(t *testing.T) {
 		}
 		return last, ok, len(payloads)
 	}
+	// Padding-only packets, as a server sends to probe a path, after the last frame.
+	pad := func(k int) {
+		for range k {
+			seq++
+			raw := make([]byte, 12+255) // V=2, P=1; the last byte counts the padding
+			raw[0], raw[len(raw)-1] = 0xa0, 255
+			binary.BigEndian.PutUint16(raw[2:], seq)
+			binary.BigEndian.PutUint32(raw[4:], rtpTS)
+			var pkt rtp.Packet
+			if err := pkt.Unmarshal(raw); err != nil || len(pkt.Payload) != 0 {
+				t.Fatalf("padding packet: %v, payload %d", err, len(pkt.Payload))
+			}
+			if _, ok := ts.observe(&pkt, len(raw), time.Since(start)); ok {
+				t.Fatal("a padding packet completed a frame")
+			}
+		}
+	}
 	f := newSyntheticVP8(1000, 80_000_000, 1280, 720, 2, 3) // 1 ms frames of ~2.5 kB
 	q := newSyntheticVP8(1000, 5_000_000, 320, 180, 0, 3)
 
@@ -345,6 +362,7 @@ func TestObserveFrames(t *testing.T) {
 		t.Fatalf("after a broken keyframe: %+v", st)
 	}
 	for range 3 { // delta frames: whole, but no first frame yet
+		pad(2)
 		fi, ok, _ := send(f, -1)
 		if !ok || fi.Keyframe || !fi.Marked || fi.Marker.Layer != 2 || fi.Marker.Layers != 3 || fi.Latency <= 0 {
 			t.Fatalf("delta frame %+v, %v", fi, ok)
@@ -364,14 +382,16 @@ func TestObserveFrames(t *testing.T) {
 	send(q, -1)
 	st = ts.snapshot()
 	if len(st.Layers) != 2 || st.Layers[0].RID != "q" || st.Layers[1].RID != "f" || st.Layers[0].Frames != 2 ||
-		st.Layers[1].Frames != 4 || st.Layers[0].Keyframes != 1 || st.Layers[1].Keyframes != 1 {
+		st.Layers[1].Frames != 4 || st.Layers[0].Keyframes != 1 || st.Layers[1].Keyframes != 1 ||
+		st.Layers[0].FirstPacket < st.Layers[1].LastPacket || st.Layers[1].FirstPacket != st.FirstPacket || st.Layers[0].LastPacket != st.LastPacket {
 		t.Fatalf("layers %+v", st.Layers)
 	}
 	var sum uint64
 	for _, l := range st.Layers {
 		sum += l.Bytes
 	}
-	if sum != st.Bytes {
-		t.Errorf("layers hold %d bytes of %d", sum, st.Bytes)
+	if st.PaddingPackets != 6 || st.PaddingBytes != 6*(12+255) || sum+st.PaddingBytes != st.Bytes || st.Missing != 1 {
+		t.Errorf("layers hold %d bytes, padding %d in %d packets, of %d; %d missing", sum, st.PaddingBytes, st.PaddingPackets,
+			st.Bytes, st.Missing)
 	}
 }

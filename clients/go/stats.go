@@ -33,6 +33,12 @@ type TrackStats struct {
 	Frames    uint64 // video: packets with the RTP marker bit; audio: packets
 	Keyframes uint64 // video: RTP timestamps that carried a keyframe
 
+	// PaddingPackets and PaddingBytes count the padding-only packets (RFC
+	// 3550 section 5.1), such as a server's bandwidth probes; they are in
+	// Packets and Bytes too, but in no layer.
+	PaddingPackets uint64
+	PaddingBytes   uint64
+
 	// Times since Watch started (before the POST); zero when not yet seen.
 	FirstPacket   time.Duration
 	FirstKeyframe time.Duration // the first packet of the first keyframe
@@ -55,6 +61,12 @@ type LayerStats struct {
 	Bytes     uint64 // RTP bytes (header and payload)
 	Frames    uint64 // frames received whole, in order, with a Marker
 	Keyframes uint64 // of those, keyframes
+
+	// FirstPacket and LastPacket are the times, since Watch started, of the
+	// layer's first and last packets: after a switch away and back the
+	// layer's bit rate over them counts the time on the other layer too.
+	FirstPacket time.Duration
+	LastPacket  time.Duration
 
 	// LatencySum and LatencyMax are over Frames: from the Marker's send time
 	// to the arrival of the frame's last packet.
@@ -199,6 +211,12 @@ func (t *trackState) observe(p *rtp.Packet, n int, since time.Duration) (FrameIn
 	s.Bytes += uint64(n)
 	s.LastPacket = since
 	t.seq.add(p.SequenceNumber)
+	if p.Padding && len(p.Payload) == 0 {
+		s.PaddingPackets++
+		s.PaddingBytes += uint64(n)
+		t.framePadding(p)
+		return FrameInfo{}, false
+	}
 	if !t.video {
 		s.Frames++
 		return FrameInfo{}, false
@@ -243,13 +261,13 @@ func (t *trackState) observeFrame(p *rtp.Packet, n int, since time.Duration, key
 		// Late or reordered: a retransmission, or a packet of an earlier
 		// frame. The frame under way is no longer received in order.
 		f.whole = f.whole && p.Timestamp != f.ts
-		t.countLayer(n)
+		t.countLayer(n, since)
 		return FrameInfo{}, false
 	}
 	f.packets++
 	f.bytes += n
 	f.key = f.key || key
-	t.countLayer(n)
+	t.countLayer(n, since)
 	if !p.Marker {
 		return FrameInfo{}, false
 	}
@@ -281,12 +299,28 @@ func (t *trackState) observeFrame(p *rtp.Packet, n int, since time.Duration, key
 	return fi, true
 }
 
-// countLayer counts a packet of n bytes in the layer of the last Marker.
-func (t *trackState) countLayer(n int) {
-	if t.layer >= 0 && t.layer < maxLayers {
-		t.layers[t.layer].Packets++
-		t.layers[t.layer].Bytes += uint64(n)
+// framePadding keeps a padding-only packet sent inside the frame under way
+// in the frame's sequence numbers, so that the frame can still be whole.
+func (t *trackState) framePadding(p *rtp.Packet) {
+	f := &t.frame
+	if f.started && p.Timestamp == f.ts && int16(p.SequenceNumber-f.seq) > 0 {
+		f.packets++
 	}
+}
+
+// countLayer counts a packet of n bytes, received at since, in the layer of
+// the last Marker.
+func (t *trackState) countLayer(n int, since time.Duration) {
+	if t.layer < 0 || t.layer >= maxLayers {
+		return
+	}
+	l := &t.layers[t.layer]
+	if l.Packets == 0 {
+		l.FirstPacket = since
+	}
+	l.Packets++
+	l.Bytes += uint64(n)
+	l.LastPacket = since
 }
 
 func (t *trackState) snapshot() TrackStats {

@@ -376,10 +376,11 @@ type layerReport struct {
 	Layer   string `json:"layer"` // q, h, f; "video" for a single layer or video without Markers; "audio"
 	index   int    // the Marker's layer index; -1 when there is none
 	Viewers int    `json:"viewers"` // viewers that received some of it
-	Frames  uint64 `json:"frames"`  // video frames received whole, audio packets
+	Frames  uint64 `json:"frames"`  // video frames received whole; audio and padding: packets
 	Bytes   uint64 `json:"bytes"`
 	// ViewerBps is the mean over those viewers of their bytes of the layer
-	// over the time they received the track; TotalBps is the sum.
+	// over the time from its first packet to its last (of the track for
+	// audio, padding and video without Markers); TotalBps is their sum.
 	ViewerBps float64  `json:"bitrate_per_viewer_bps"`
 	TotalBps  float64  `json:"bitrate_bps"`
 	Latency   *msStats `json:"latency_ms,omitempty"`
@@ -442,11 +443,13 @@ func (b *mediaBench) report(window, ramp time.Duration, sent client.PublisherSta
 }
 
 // rowOrder puts layers in their order, video without Markers after them,
-// then audio.
+// then the padding, then audio.
 func rowOrder(r layerReport) int {
 	switch {
 	case r.Layer == "audio":
 		return 1 << 20
+	case r.Layer == "padding":
+		return 1<<19 + 1
 	case r.index < 0:
 		return 1 << 19
 	}
@@ -454,10 +457,10 @@ func rowOrder(r layerReport) int {
 }
 
 // addTrackRows adds one viewer's track to the rows: audio, video by layer, or
-// video without Markers as a whole.
+// video without Markers as a whole; padding-only packets (the server's
+// probes) have a row of their own, where "frames" counts packets.
 func addTrackRows(rows map[string]*layerReport, t client.TrackStats) {
-	secs := (t.LastPacket - t.FirstPacket).Seconds()
-	add := func(name string, index int, frames, bytes uint64) {
+	add := func(name string, index int, frames, bytes uint64, from, to time.Duration) {
 		row := rows[name]
 		if row == nil {
 			row = &layerReport{Layer: name, index: index}
@@ -469,19 +472,22 @@ func addTrackRows(rows map[string]*layerReport, t client.TrackStats) {
 		row.Viewers++
 		row.Frames += frames
 		row.Bytes += bytes
-		if secs > 0 {
+		if secs := (to - from).Seconds(); secs > 0 {
 			row.TotalBps += float64(bytes) * 8 / secs
 		}
 	}
 	switch {
 	case t.Kind == "audio":
-		add("audio", -1, t.Frames, t.Bytes)
+		add("audio", -1, t.Frames, t.Bytes-t.PaddingBytes, t.FirstPacket, t.LastPacket)
 	case len(t.Layers) == 0:
-		add("video", -1, t.Frames, t.Bytes)
+		add("video", -1, t.Frames, t.Bytes-t.PaddingBytes, t.FirstPacket, t.LastPacket)
 	default:
 		for _, l := range t.Layers {
-			add(layerName(l), l.Layer, l.Frames, l.Bytes)
+			add(layerName(l), l.Layer, l.Frames, l.Bytes, l.FirstPacket, l.LastPacket)
 		}
+	}
+	if t.PaddingBytes > 0 {
+		add("padding", -1, t.PaddingPackets, t.PaddingBytes, t.FirstPacket, t.LastPacket)
 	}
 }
 

@@ -84,14 +84,18 @@ func TestBenchReport(t *testing.T) {
 	}
 	audio := client.TrackStats{Kind: "audio", Frames: 100, Bytes: 10_000, Expected: 100, FirstPacket: time.Second, LastPacket: 3 * time.Second}
 	withLayers := func(t client.TrackStats, layers ...client.LayerStats) client.TrackStats { t.Layers = layers; return t }
-	f := client.LayerStats{Layer: 2, RID: "f", Frames: 60, Bytes: 500_000}
-	q := client.LayerStats{Layer: 0, RID: "q", Frames: 60, Bytes: 30_000}
+	padded := func(t client.TrackStats) client.TrackStats {
+		t.PaddingPackets, t.PaddingBytes, t.Bytes = 10, 25_000, t.Bytes+25_000
+		return t
+	}
+	f := client.LayerStats{Layer: 2, RID: "f", Frames: 60, Bytes: 500_000, FirstPacket: time.Second, LastPacket: 3 * time.Second}
+	q := client.LayerStats{Layer: 0, RID: "q", Frames: 60, Bytes: 30_000, FirstPacket: 2 * time.Second, LastPacket: 3 * time.Second}
 	viewer := func(tracks ...client.TrackStats) viewerResult {
 		return viewerResult{Stats: client.ViewerStats{Connected: time.Millisecond, Tracks: tracks}}
 	}
 	b.results = []viewerResult{
 		viewer(withLayers(video(100*time.Millisecond, f), f), audio),
-		viewer(withLayers(video(300*time.Millisecond, f), f), audio),
+		viewer(withLayers(padded(video(300*time.Millisecond, f)), f), audio),
 		viewer(withLayers(video(200*time.Millisecond, q, f), q, f), audio),
 		{Err: errors.New("HTTP 503")},
 	}
@@ -120,18 +124,22 @@ func TestBenchReport(t *testing.T) {
 	if r.VideoLoss != (lossStats{Missing: 3, Expected: 300, Loss: 0.01}) || r.AudioLoss.Expected != 300 || r.AudioLoss.Loss != 0 {
 		t.Errorf("loss: video %+v, audio %+v", r.VideoLoss, r.AudioLoss)
 	}
-	if len(r.Layers) != 3 || r.Layers[0].Layer != "q" || r.Layers[1].Layer != "f" || r.Layers[2].Layer != "audio" {
+	if len(r.Layers) != 4 || r.Layers[0].Layer != "q" || r.Layers[1].Layer != "f" || r.Layers[2].Layer != "padding" || r.Layers[3].Layer != "audio" {
 		t.Fatalf("rows %+v", r.Layers)
+	}
+	if pr := r.Layers[2]; pr.Viewers != 1 || pr.Frames != 10 || pr.Bytes != 25_000 || pr.ViewerBps != 100_000 {
+		t.Errorf("row padding %+v", pr)
 	}
 	// Each viewer received for 2 s: f is 500 kB, 2 Mbit/s, at three viewers.
 	if fr := r.Layers[1]; fr.Viewers != 3 || fr.Frames != 180 || fr.ViewerBps != 2_000_000 || fr.TotalBps != 6_000_000 ||
 		fr.Latency == nil || !near(fr.Latency.P50, 5) {
 		t.Errorf("row f %+v", fr)
 	}
-	if qr := r.Layers[0]; qr.Viewers != 1 || qr.ViewerBps != 120_000 || qr.Latency == nil || qr.Latency.P99 != 1 {
+	// q came for the last second only.
+	if qr := r.Layers[0]; qr.Viewers != 1 || qr.ViewerBps != 240_000 || qr.Latency == nil || qr.Latency.P99 != 1 {
 		t.Errorf("row q %+v", qr)
 	}
-	if ar := r.Layers[2]; ar.Viewers != 3 || ar.Frames != 300 || ar.ViewerBps != 40_000 || ar.Latency != nil {
+	if ar := r.Layers[3]; ar.Viewers != 3 || ar.Frames != 300 || ar.ViewerBps != 40_000 || ar.Latency != nil {
 		t.Errorf("row audio %+v", ar)
 	}
 	if len(r.Sent) != 4 || r.Sent[0].Layer != "q" || r.Sent[0].BitrateBps != 100_000 || r.Sent[0].PLIs != 2 ||
@@ -170,7 +178,7 @@ func TestBenchReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back benchReport
-	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.TTFF != r.TTFF || len(back.Layers) != 3 || back.Server.ViewersPerCore != r.Server.ViewersPerCore {
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.TTFF != r.TTFF || len(back.Layers) != 4 || back.Server.ViewersPerCore != r.Server.ViewersPerCore {
 		t.Errorf("JSON %s: %v", js.String(), err)
 	}
 }
@@ -208,14 +216,11 @@ func startNode(t *testing.T) string {
 	return "http://" + a.Addr().String()
 }
 
-// A short run against a real node: three viewers of a single layer get
-// their first frames, latencies and bit rates, and the node's CPU is read
-// from /proc (this process).
-func TestBench(t *testing.T) {
-	base := startNode(t)
+// benchJSON runs "onairctl bench --json" with args and returns its report.
+func benchJSON(t *testing.T, args ...string) benchReport {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"bench", "--url", base, "--room", "benchmedia", "--viewers", "3", "--duration", "3s",
-		"--settle", "500ms", "--ramp", "300ms", "--bitrate", "500000", "--json"}, nil, &stdout, &stderr)
+	code := run(context.Background(), append(append([]string{"bench"}, args...), "--json"), nil, &stdout, &stderr)
 	if code != exitOK {
 		t.Fatalf("exit %d:\n%s\n%s", code, stderr.String(), stdout.String())
 	}
@@ -224,6 +229,26 @@ func TestBench(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, stdout.String())
 	}
 	t.Logf("%s", stdout.String())
+	return r
+}
+
+// rowsByName indexes a report's rows.
+func rowsByName(r benchReport) map[string]layerReport {
+	m := map[string]layerReport{}
+	for _, l := range r.Layers {
+		m[l.Layer] = l
+	}
+	return m
+}
+
+// Short runs against a real node: three viewers of a single layer get their
+// first frames, latencies and bit rates, and the node's CPU is read from
+// /proc (this process); then of three simulcast layers, each viewer gets
+// one of them.
+func TestBench(t *testing.T) {
+	base := startNode(t)
+	r := benchJSON(t, "--url", base, "--room", "benchmedia", "--viewers", "3", "--duration", "3s", "--settle", "500ms",
+		"--ramp", "300ms", "--bitrate", "500000")
 	if r.Viewers != 3 || r.Started != 3 || r.Connected != 3 || r.WithFrame != 3 || r.Seconds < 3 || r.Simulcast {
 		t.Errorf("viewers: %+v", r)
 	}
@@ -236,16 +261,40 @@ func TestBench(t *testing.T) {
 	if r.VideoLoss.Expected == 0 || r.AudioLoss.Expected == 0 || r.VideoLoss.Loss < 0 || r.VideoLoss.Loss > 1 {
 		t.Errorf("loss: video %+v, audio %+v", r.VideoLoss, r.AudioLoss)
 	}
-	if len(r.Layers) != 2 || r.Layers[0].Layer != "video" || r.Layers[1].Layer != "audio" {
-		t.Fatalf("rows %+v", r.Layers)
+	rows := rowsByName(r)
+	if v, ok := rows["video"]; !ok || v.Viewers != 3 || v.Frames == 0 || v.ViewerBps <= 0 || v.TotalBps < v.ViewerBps ||
+		v.Latency == nil || v.Latency.P50 <= 0 {
+		t.Errorf("video row %+v in %+v", v, r.Layers)
 	}
-	if v := r.Layers[0]; v.Viewers != 3 || v.Frames == 0 || v.ViewerBps <= 0 || v.TotalBps < v.ViewerBps || v.Latency == nil || v.Latency.P50 <= 0 {
-		t.Errorf("video row %+v", v)
+	if a, ok := rows["audio"]; !ok || a.Viewers != 3 || a.ViewerBps <= 0 {
+		t.Errorf("audio row %+v", a)
 	}
 	if len(r.Sent) != 2 || r.Sent[0].Layer != "video" || r.Sent[0].BitrateBps <= 0 {
 		t.Errorf("sent %+v", r.Sent)
 	}
 	if s := r.Server; s == nil || s.Error != "" || !s.InProcess || s.Cores <= 0 || s.PublisherCores < 0 {
 		t.Errorf("server %+v", r.Server)
+	}
+
+	r = benchJSON(t, "--url", base, "--room", "benchsimulcast", "--viewers", "3", "--duration", "3s", "--settle", "500ms",
+		"--bitrate", "800000", "--simulcast", "--audio", "none")
+	if r.Started != 3 || r.WithFrame != 3 || !r.Simulcast || r.LatencyFrames == 0 || len(r.Sent) != 3 {
+		t.Errorf("simulcast: %+v", r)
+	}
+	viewers := 0
+	for _, l := range r.Layers {
+		switch l.Layer {
+		case "q", "h", "f":
+			viewers = max(viewers, l.Viewers)
+			if l.Viewers > 0 && (l.ViewerBps <= 0 || l.Latency == nil) {
+				t.Errorf("layer %+v", l)
+			}
+		case "padding":
+		default:
+			t.Errorf("row %+v with simulcast and no audio", l)
+		}
+	}
+	if viewers == 0 {
+		t.Errorf("no viewer received a layer: %+v", r.Layers)
 	}
 }
