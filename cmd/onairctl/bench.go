@@ -229,6 +229,8 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	if u.err == nil {
 		u.start, u.err = cpu.sample(sctx)
 	}
+	self := cpuSource{pid: ownPID}
+	selfStart, selfErr := self.sample(sctx)
 	stopProfile := func() {}
 	if c.CPUProfile != "" {
 		if stopProfile, err = startCPUProfile(c.CPUProfile); err != nil {
@@ -246,6 +248,7 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	if u.err == nil {
 		u.end, u.err = cpu.sample(sctx)
 	}
+	selfEnd, selfErr2 := self.sample(sctx)
 
 	b.stopViewers(stderr)
 	sent := pub.Stats()
@@ -255,6 +258,9 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	}
 	r := b.report(window, rampTime, sent, sentFor)
 	r.Server = u.report(cpu, r.Connected)
+	if selfErr == nil && selfErr2 == nil {
+		r.LoadCores = cores(selfStart, selfEnd)
+	}
 	if err := printBench(stdout, c.JSON, r); err != nil {
 		return err
 	}
@@ -352,7 +358,10 @@ type benchReport struct {
 	Layers    []layerReport `json:"layers"` // what the viewers received, by layer, then audio
 	Sent      []sentReport  `json:"sent"`   // what the publisher sent
 	Server    *cpuReport    `json:"server"`
-	Errors    []string      `json:"errors,omitempty"`
+	// LoadCores is this process's CPU over the measured window: near the
+	// cores it may use, the viewers, not the server, are the limit.
+	LoadCores float64  `json:"load_cores"`
+	Errors    []string `json:"errors,omitempty"`
 }
 
 // lossStats counts the sequence numbers missing from what the viewers received.
@@ -576,8 +585,11 @@ func printBench(w io.Writer, asJSON bool, r benchReport) error {
 	line := func(label, format string, a ...any) {
 		fmt.Fprintf(w, "%-13s"+format+"\n", append([]any{label}, a...)...)
 	}
-	line("run", "%d viewers of %s at %s: %s, video %s (%s, %d fps), audio %s", r.Viewers, r.Room, r.URL, mode, r.Video,
-		formatBitrate(float64(r.BitrateBps)), r.FPS, r.Audio)
+	video := r.Video
+	if video == "synthetic" {
+		video = fmt.Sprintf("synthetic VP8 (%s, %d fps)", formatBitrate(float64(r.BitrateBps)), r.FPS)
+	}
+	line("run", "%d viewers of %s at %s: %s, video %s, audio %s", r.Viewers, r.Room, r.URL, mode, video, r.Audio)
 	line("", "ramp %.1f s, then %.1f s measured", r.RampSeconds, r.Seconds)
 	line("viewers", "%d started, %d connected, %d with a first frame", r.Started, r.Connected, r.WithFrame)
 	if r.WithFrame > 0 {
@@ -624,6 +636,9 @@ func printBench(w io.Writer, asJSON bool, r benchReport) error {
 		if s.InProcess {
 			line("", "(the server runs in this process: its CPU includes the load's)")
 		}
+	}
+	if r.LoadCores > 0 {
+		line("load CPU", "%.3f cores (publisher and viewers, this process)", r.LoadCores)
 	}
 	if len(r.Errors) > 0 {
 		line("errors", "%d, the first: %s", len(r.Errors), r.Errors[0])

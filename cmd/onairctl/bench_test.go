@@ -155,6 +155,7 @@ func TestBenchReport(t *testing.T) {
 		start: cpuAt{time.Second, t0.Add(2 * time.Second)}, end: cpuAt{3 * time.Second, t0.Add(6 * time.Second)},
 	}
 	r.Server = u.report(cpuSource{pid: 4242}, r.Connected)
+	r.LoadCores = 0.25
 	if s := r.Server; s.Source != "/proc/4242/stat" || s.PublisherCores != 0.2 || s.Cores != 0.5 ||
 		s.CPUMsPerViewerSecond < 99.999 || s.CPUMsPerViewerSecond > 100.001 || s.ViewersPerCore < 7.999 || s.ViewersPerCore > 8.001 || s.InProcess {
 		t.Errorf("server %+v", s)
@@ -169,7 +170,7 @@ func TestBenchReport(t *testing.T) {
 	}
 	for _, want := range []string{"4 viewers of bench", "simulcast q/h/f", "3 started, 3 connected, 3 with a first frame",
 		"p50 200 ms, p95 300 ms", "p99 100 ms, max 100 ms (send to last packet, 11 frames)", "video 1.000% (3 of 300)", "q 100.0 kbit/s (PLI 2, NACK 0)",
-		"2.00 Mbit/s", "100.00 CPU-ms per viewer-second, 8 viewers per core", "errors       1, the first: HTTP 503"} {
+		"2.00 Mbit/s", "100.00 CPU-ms per viewer-second, 8 viewers per core", "load CPU     0.250 cores", "errors       1, the first: HTTP 503"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
@@ -272,8 +273,13 @@ func TestBench(t *testing.T) {
 	if len(r.Sent) != 2 || r.Sent[0].Layer != "video" || r.Sent[0].BitrateBps <= 0 {
 		t.Errorf("sent %+v", r.Sent)
 	}
-	if s := r.Server; s == nil || s.Error != "" || !s.InProcess || s.Cores <= 0 || s.PublisherCores < 0 {
-		t.Errorf("server %+v", r.Server)
+	if s := r.Server; s == nil || s.Error != "" || !s.InProcess || s.Cores <= 0 || s.PublisherCores < 0 || r.LoadCores <= 0 {
+		t.Errorf("server %+v, load %v cores", r.Server, r.LoadCores)
+	}
+	// Without a pid, the CPU comes from the server's /metrics.
+	src := cpuSource{metrics: base + "/metrics"}
+	if c, err := src.sample(context.Background()); err != nil || c.cpu <= 0 || c.at.IsZero() || src.String() != base+"/metrics" {
+		t.Errorf("CPU from %v: %+v, %v", src, c, err)
 	}
 
 	r = benchJSON(t, "--url", base, "--room", "benchsimulcast", "--viewers", "3", "--duration", "3s", "--settle", "500ms",
