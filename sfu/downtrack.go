@@ -170,7 +170,7 @@ func (d *downTrack) send(p *packet) {
 		if l != d.target.Load() {
 			return
 		}
-		if video && !p.keyframe {
+		if video && !p.keyframe && (d.m.started || !f.layers[l].gop.follows(p, now)) {
 			f.requestKeyframe(l) // throttled upstream
 			return
 		}
@@ -183,11 +183,14 @@ func (d *downTrack) send(p *packet) {
 		}
 	}
 	if p.src != d.m.src {
-		if video && !p.keyframe {
+		if video && !d.m.started && !p.keyframe && d.replay(f, p, b, now) {
+			// started from the layer's GOP; p goes on from there (or was in it)
+		} else if video && !p.keyframe {
 			f.requestKeyframe(int32(p.layer))
 			return
+		} else {
+			d.m.switchTo(p.src, p.hdr.SequenceNumber, p.hdr.Timestamp, now)
 		}
-		d.m.switchTo(p.src, p.hdr.SequenceNumber, p.hdr.Timestamp, now)
 	}
 	seq, ts, ok := d.m.rewrite(p.hdr.SequenceNumber, p.hdr.Timestamp, now)
 	if !ok {
@@ -195,6 +198,65 @@ func (d *downTrack) send(p *packet) {
 	}
 	// Header extensions are dropped: their ids were negotiated with the publisher,
 	// not this subscriber; the interceptors add the subscriber's own (TWCC).
+	d.write(b, p, seq, ts)
+	if p.hdr.Marker && video && d.padOwed.Load() > 0 {
+		d.sendPadding(b)
+	}
+}
+
+// replay starts a track that has sent nothing yet from the GOP of p's
+// layer (gop.go), when one is kept from p's upstream and p follows it: the
+// GOP's packets go out with their frames' timestamps one tick apart, and the
+// munger continues the live stream after the last of them. False when there
+// is nothing to replay.
+func (d *downTrack) replay(f *feed, p *packet, b *binding, now int64) bool {
+	pkts := f.layers[p.layer].gop.snapshot(now)
+	defer func() {
+		for _, q := range pkts {
+			q.release()
+		}
+	}()
+	if len(pkts) == 0 || pkts[0].src != p.src || seqNewer(pkts[0].hdr.SequenceNumber, p.hdr.SequenceNumber) {
+		return false
+	}
+	first := pkts[0]
+	d.m.switchTo(first.src, first.hdr.SequenceNumber, first.hdr.Timestamp, now)
+	base := first.hdr.Timestamp + d.m.tsOffset
+	frame, ts := uint32(0), first.hdr.Timestamp
+	began, sent := time.Now(), 0
+	for _, q := range pkts {
+		// Paced, so a GOP does not overflow the viewer's socket or the
+		// queue of a router on its way.
+		if ahead := time.Duration(float64(sent)*8/replayRate*1e9) - time.Since(began); ahead > replayBurst {
+			time.Sleep(ahead)
+		}
+		sent += len(q.payload)
+		if q.hdr.Timestamp != ts {
+			frame, ts = frame+1, q.hdr.Timestamp
+		}
+		seq, _, ok := d.m.rewrite(q.hdr.SequenceNumber, q.hdr.Timestamp, now)
+		if !ok {
+			continue
+		}
+		d.write(b, q, seq, base+frame)
+	}
+	// The live stream goes on from the last replayed frame, whose packets
+	// (and any before them still queued) are not sent again.
+	d.m.tsOffset = base + frame - ts
+	d.m.lastTs = base + frame
+	d.m.gate = pkts[len(pkts)-1].hdr.SequenceNumber
+	d.stats.replays.Add(1)
+	return true
+}
+
+// A replay goes out at replayRate bits/s, in bursts of up to replayBurst.
+const (
+	replayRate  = 10e6
+	replayBurst = 5 * time.Millisecond
+)
+
+// write sends p as seq and ts of the track's stream.
+func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32) {
 	d.hdr = rtp.Header{
 		Version: 2, Padding: p.hdr.Padding, Marker: p.hdr.Marker,
 		PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
@@ -203,9 +265,6 @@ func (d *downTrack) send(p *packet) {
 	if n, err := b.w.WriteRTP(&d.hdr, p.payload); err == nil {
 		d.stats.packetsOut.Add(1)
 		d.stats.bytesOut.Add(uint64(n))
-	}
-	if p.hdr.Marker && video && d.padOwed.Load() > 0 {
-		d.sendPadding(b)
 	}
 }
 

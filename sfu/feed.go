@@ -46,6 +46,7 @@ type layer struct {
 	// layer's bitrate; last is when its latest packet arrived (unix ns).
 	bytes atomic.Uint64
 	last  atomic.Int64
+	gop   gop // the current GOP, for viewers to start from (gop.go)
 }
 
 // idleAfter is how long a layer may send nothing before it counts as off:

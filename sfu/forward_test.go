@@ -19,6 +19,7 @@ type sinkWriter struct {
 	block chan struct{} // when set, every write waits on it (a stuck subscriber)
 	mu    sync.Mutex
 	seqs  []uint16
+	tss   []uint32
 	keep  bool
 }
 
@@ -29,6 +30,7 @@ func (w *sinkWriter) WriteRTP(h *rtp.Header, p []byte) (int, error) {
 	if w.keep {
 		w.mu.Lock()
 		w.seqs = append(w.seqs, h.SequenceNumber)
+		w.tss = append(w.tss, h.Timestamp)
 		w.mu.Unlock()
 	}
 	w.n.Add(1)

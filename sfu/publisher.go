@@ -66,7 +66,9 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 	ly := &f.layers[l]
 	ly.up.Store(u)
 	p.read(remote, f, u, uint8(l))
-	ly.up.CompareAndSwap(u, nil)
+	if ly.up.CompareAndSwap(u, nil) {
+		ly.gop.reset()
+	}
 }
 
 // layerOf is the layer of the video track with RID rid: its rank among the
@@ -112,8 +114,12 @@ func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l uin
 		pkt.layer = l
 		p.stats.packetsIn.Add(1)
 		p.stats.bytesIn.Add(uint64(n))
+		now := time.Now().UnixNano()
 		ly.bytes.Add(uint64(len(media)))
-		ly.last.Store(time.Now().UnixNano())
+		ly.last.Store(now)
+		if video {
+			ly.gop.add(pkt, now)
+		}
 		f.forward(pkt)
 		pkt.release()
 	}

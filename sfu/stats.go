@@ -12,6 +12,7 @@ type counters struct {
 	keyframeReqs         atomic.Uint64 // PLI/FIR received from subscribers
 	padding              atomic.Uint64 // bytes of padding sent to probe viewers' paths
 	switches             atomic.Uint64 // simulcast layer switches made
+	replays              atomic.Uint64 // viewers started from a kept GOP
 }
 
 // Stats is a snapshot of the media plane for metrics and tests.
@@ -22,6 +23,7 @@ type Stats struct {
 	Dropped, PLIs, NACKs           uint64
 	KeyframeRequests               uint64
 	PaddingBytes, LayerSwitches    uint64
+	GOPReplays                     uint64
 }
 
 func (c *counters) snapshot() Stats {
