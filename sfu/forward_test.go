@@ -160,7 +160,7 @@ func TestRepublishKeepsSequenceContinuous(t *testing.T) {
 // rewriting and the hand-off to the writer (SRTP and sendto are pion's and the
 // kernel's, measured end to end by onairctl).
 func BenchmarkForward(b *testing.B) {
-	for _, n := range []int{1, 10, 100} {
+	for _, n := range []int{1, 10, 100, 1000} {
 		b.Run(fmt.Sprintf("subs=%d", n), func(b *testing.B) {
 			var st counters
 			f := vp8Feed()
