@@ -36,15 +36,21 @@ func (l *Lifecycle) PublisherLeft(room, identity string) {
 }
 
 func (l *Lifecycle) emit(room string, body SystemBody) {
+	l.send(Subject(ID(room)), room, "system", body, body.Event)
+}
+
+// send publishes a message of type typ with body on subject; what names it
+// in the log when it is lost.
+func (l *Lifecycle) send(subject, room, typ string, body any, what string) {
 	now := time.Now
 	if l.Now != nil {
 		now = l.Now
 	}
 	t := now()
 	b, _ := json.Marshal(body)
-	env, _ := json.Marshal(Envelope{V: 1, Type: "system", ID: NewMessageID(t), Room: ID(room), TS: t.UnixMilli(), Body: b})
-	if err := l.Bus.Publish(Subject(ID(room)), env); err != nil && l.Log != nil {
-		l.Log.Warn("room event not published", "room", room, "event", body.Event, "err", err)
+	env, _ := json.Marshal(Envelope{V: 1, Type: typ, ID: NewMessageID(t), Room: ID(room), TS: t.UnixMilli(), Body: b})
+	if err := l.Bus.Publish(subject, env); err != nil && l.Log != nil {
+		l.Log.Warn("room event not published", "room", room, "event", what, "err", err)
 	}
 }
 
@@ -56,14 +62,16 @@ type PresenceBody struct {
 // Presence tells a room how many viewers it has; sent every few seconds by the
 // node hosting the room, on the room's live subject.
 func (l *Lifecycle) Presence(room string, viewers int) {
-	now := time.Now
-	if l.Now != nil {
-		now = l.Now
-	}
-	t := now()
-	b, _ := json.Marshal(PresenceBody{Viewers: viewers})
-	env, _ := json.Marshal(Envelope{V: 1, Type: "presence", ID: NewMessageID(t), Room: ID(room), TS: t.UnixMilli(), Body: b})
-	if err := l.Bus.Publish(LiveSubject(ID(room)), env); err != nil && l.Log != nil {
-		l.Log.Warn("presence not published", "room", room, "err", err)
-	}
+	l.send(LiveSubject(ID(room)), room, "presence", PresenceBody{Viewers: viewers}, "presence")
+}
+
+// SpeakerBody is the body of a `speaker` message: the co-host speaking now.
+type SpeakerBody struct {
+	Identity string `json:"identity"`
+}
+
+// ActiveSpeaker tells a room which of its co-hosts speaks, on the room's
+// live subject (a moment's news, kept in no history).
+func (l *Lifecycle) ActiveSpeaker(room, identity string) {
+	l.send(LiveSubject(ID(room)), room, "speaker", SpeakerBody{Identity: identity}, "speaker")
 }

@@ -108,6 +108,11 @@ func newAPI(se webrtc.SettingEngine, videoMime, videoFmtp string, bwe *bweConfig
 		if err := bwe.register(m, reg); err != nil {
 			return nil, err
 		}
+		if err := registerViewerExtensions(m); err != nil {
+			return nil, err
+		}
+	} else if err := registerPublisherExtensions(m); err != nil {
+		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }

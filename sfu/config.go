@@ -37,18 +37,22 @@ type Config struct {
 	// says more, bits per second; MaxBitrate bounds it.
 	StartBitrate int `yaml:"start_bitrate"`
 	MaxBitrate   int `yaml:"max_bitrate"`
+	// PlayoutDelayMax is the most a viewer's browser may delay video in its
+	// jitter buffer (the playout-delay extension, sent with minimum 0).
+	PlayoutDelayMax time.Duration `yaml:"playout_delay_max"`
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{
-		UDPPort:        8189,
-		MaxPublishers:  4,
-		RepublishGrace: 10 * time.Second,
-		PLIThrottle:    500 * time.Millisecond,
-		QueueLen:       512,
-		StartBitrate:   1_000_000,
-		MaxBitrate:     20_000_000,
+		UDPPort:         8189,
+		MaxPublishers:   4,
+		RepublishGrace:  10 * time.Second,
+		PLIThrottle:     500 * time.Millisecond,
+		QueueLen:        512,
+		StartBitrate:    1_000_000,
+		MaxBitrate:      20_000_000,
+		PlayoutDelayMax: 500 * time.Millisecond,
 	}
 }
 
@@ -76,6 +80,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxBitrate == 0 {
 		c.MaxBitrate = d.MaxBitrate
 	}
+	if c.PlayoutDelayMax == 0 {
+		c.PlayoutDelayMax = d.PlayoutDelayMax
+	}
 	return c
 }
 
@@ -91,6 +98,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sfu: durations must not be negative")
 	case c.QueueLen < 16:
 		return fmt.Errorf("sfu: queue length %d: must be at least 16", c.QueueLen)
+	case c.PlayoutDelayMax < 10*time.Millisecond || c.PlayoutDelayMax > 40*time.Second:
+		return fmt.Errorf("sfu: playout_delay_max %v: 10ms to 40s", c.PlayoutDelayMax)
 	case c.StartBitrate < minBitrate || c.MaxBitrate < c.StartBitrate:
 		return fmt.Errorf("sfu: start_bitrate %d must be at least %d and max_bitrate %d at least start_bitrate", c.StartBitrate, minBitrate, c.MaxBitrate)
 	}

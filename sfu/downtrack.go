@@ -15,6 +15,7 @@ type binding struct {
 	ssrc      uint32
 	pt        uint8
 	clockRate uint32
+	playout   uint8 // the playout-delay extension's id; 0: not negotiated
 }
 
 // downTrack is one subscriber's outgoing track. It implements webrtc.TrackLocal and
@@ -40,8 +41,9 @@ type downTrack struct {
 	padOwed atomic.Int64
 
 	// owned by the run goroutine
-	m   munger
-	hdr rtp.Header
+	m       munger
+	hdr     rtp.Header
+	playout [3]byte // the playout-delay extension's payload
 }
 
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, queueLen int, stats *counters) *downTrack {
@@ -80,7 +82,8 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if match == nil {
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
-	d.out.Store(&binding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(match.PayloadType), clockRate: match.ClockRate})
+	d.out.Store(&binding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(match.PayloadType), clockRate: match.ClockRate,
+		playout: extensionID(ctx.HeaderExtensions(), playoutDelayURI)})
 	return *match, nil
 }
 
@@ -261,6 +264,9 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32) {
 		Version: 2, Padding: p.hdr.Padding, Marker: p.hdr.Marker,
 		PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
 		Extensions: d.hdr.Extensions[:0],
+	}
+	if b.playout != 0 {
+		_ = d.hdr.SetExtension(b.playout, d.playout[:])
 	}
 	if n, err := b.w.WriteRTP(&d.hdr, p.payload); err == nil {
 		d.stats.packetsOut.Add(1)

@@ -67,7 +67,9 @@ type feed struct {
 
 	layers [maxLayers]layer
 	count  atomic.Int32 // layers the publisher announced (1 without simulcast)
-	mu     sync.Mutex   // serialises writers of subs and of downTracks' cur/target
+	// loudSum and loudN add up an audio feed's loudness this tick (speaker.go).
+	loudSum, loudN atomic.Uint64
+	mu             sync.Mutex // serialises writers of subs and of downTracks' cur/target
 }
 
 func newFeed(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *feed {

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/onair-live/onair/internal/keyframe"
@@ -65,7 +66,11 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 	u := &upstream{pc: p.sess.pc, ssrc: uint32(remote.SSRC()), throttle: p.cfg.PLIThrottle, stats: p.stats}
 	ly := &f.layers[l]
 	ly.up.Store(u)
-	p.read(remote, f, u, uint8(l))
+	levelID := uint8(0)
+	if kind == webrtc.RTPCodecTypeAudio {
+		levelID = extensionID(recv.GetParameters().HeaderExtensions, sdp.AudioLevelURI)
+	}
+	p.read(remote, f, u, uint8(l), levelID)
 	if ly.up.CompareAndSwap(u, nil) {
 		ly.gop.reset()
 	}
@@ -86,7 +91,7 @@ func (p *publisher) layerOf(rid string) int {
 
 // read is the ingest hot path: one pooled packet per RTP packet, shared by all
 // subscribers.
-func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l uint8) {
+func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l, levelID uint8) {
 	video := f.kind == webrtc.RTPCodecTypeVideo
 	ly := &f.layers[l]
 	isKey := keyframe.Detector(remote.Codec().MimeType)
@@ -119,6 +124,10 @@ func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l uin
 		ly.last.Store(now)
 		if video {
 			ly.gop.add(pkt, now)
+		} else if levelID != 0 {
+			if e := pkt.hdr.GetExtension(levelID); len(e) > 0 {
+				f.level(e[0])
+			}
 		}
 		f.forward(pkt)
 		pkt.release()

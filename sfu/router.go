@@ -73,8 +73,10 @@ type Router struct {
 	videoMime string // the room's video codec, fixed by its first publisher
 	videoFmtp string // and, for H.264, its profile
 	pending   int    // publishers negotiating; a router with some is not dropped
-	started   time.Time
-	ended     bool
+	// speaker is the co-host named speaking; nextSpeaker the loudest last tick.
+	speaker, nextSpeaker string
+	started              time.Time
+	ended                bool
 }
 
 // chooseVideo picks the codec a new publisher must send: the room's (for H.264,

@@ -41,7 +41,8 @@ type SFU struct {
 	closed   bool
 
 	stats counters
-	obsMu sync.Mutex // keeps observer calls in order
+	obsMu sync.Mutex    // keeps observer calls in order
+	quit  chan struct{} // closed by Close: stops the SFU's own goroutines
 }
 
 // New opens the shared UDP port and returns an SFU ready to take sessions.
@@ -51,7 +52,7 @@ func New(cfg Config, log *slog.Logger, obs Observer) (*SFU, error) {
 		return nil, err
 	}
 	s := &SFU{cfg: cfg, log: log.With("component", "sfu"), obs: obs,
-		rooms: map[string]*Router{}, sessions: map[string]*Session{}}
+		rooms: map[string]*Router{}, sessions: map[string]*Session{}, quit: make(chan struct{})}
 
 	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4)}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
@@ -72,6 +73,7 @@ func New(cfg Config, log *slog.Logger, obs Observer) (*SFU, error) {
 	if len(cfg.PublicIPs) > 0 {
 		s.se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
+	go s.watchSpeakers()
 	return s, nil
 }
 
@@ -319,6 +321,7 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 		if i < len(info.video) {
 			p.video = newDownTrack(fmt.Sprintf("video-%d", i), stream, webrtc.RTPCodecTypeVideo, vc, s.cfg.QueueLen, &s.stats)
 			p.video.want.Store(startLayer)
+			p.video.playout = playoutDelay(0, s.cfg.PlayoutDelayMax)
 		}
 		if i < len(info.audio) {
 			p.audio = newDownTrack(fmt.Sprintf("audio-%d", i), stream, webrtc.RTPCodecTypeAudio, ac, s.cfg.QueueLen, &s.stats)
@@ -428,6 +431,9 @@ func (s *SFU) Stats() Stats {
 // Close ends every session and releases the UDP port.
 func (s *SFU) Close() error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.quit)
+	}
 	s.closed = true
 	sessions := make([]*Session, 0, len(s.sessions))
 	for _, sess := range s.sessions {

@@ -285,3 +285,13 @@ func TestPaddingBetweenFrames(t *testing.T) {
 		t.Fatal(w.seqs)
 	}
 }
+
+func TestPlayoutDelayPayload(t *testing.T) {
+	// 0 and 500 ms: 12 bits of 0, 12 bits of 50.
+	if got := playoutDelay(0, 500*time.Millisecond); got != [3]byte{0x00, 0x00, 0x32} {
+		t.Fatalf("payload % x", got)
+	}
+	if got := playoutDelay(100*time.Millisecond, 40950*time.Millisecond); got != [3]byte{0x00, 0xaf, 0xff} {
+		t.Fatalf("payload % x", got)
+	}
+}

@@ -168,6 +168,8 @@ func TestTapSendsRTPFromAKeyframe(t *testing.T) {
 	if d := time.Since(ntpToTime(sr.NTPTime)); d < 0 || d > 5*time.Second {
 		t.Fatalf("sender report's wall clock is %v off", d)
 	}
+	// The count follows each write, which the reader may overtake.
+	eventually(t, "8 packets counted", func() bool { return tap.Stats().Packets == 8 })
 	if s := tap.Stats(); s.Packets != 8 || s.Dropped != 0 {
 		t.Fatalf("stats %+v, want 8 packets sent", s)
 	}

@@ -118,6 +118,9 @@ func (s *stage) RoomEnded(id string) {
 }
 
 func (s *stage) PublisherJoined(id, identity string) { s.events.PublisherJoined(id, identity) }
+
+// ActiveSpeaker tells the room which co-host speaks (sfu.SpeakerObserver).
+func (s *stage) ActiveSpeaker(id, identity string) { s.events.ActiveSpeaker(id, identity) }
 func (s *stage) PublisherLeft(id, identity string)   { s.events.PublisherLeft(id, identity) }
 
 func (s *stage) SubscriberJoined(id, session string) {
