@@ -121,7 +121,7 @@ func (s *stage) PublisherJoined(id, identity string) { s.events.PublisherJoined(
 
 // ActiveSpeaker tells the room which co-host speaks (sfu.SpeakerObserver).
 func (s *stage) ActiveSpeaker(id, identity string) { s.events.ActiveSpeaker(id, identity) }
-func (s *stage) PublisherLeft(id, identity string)   { s.events.PublisherLeft(id, identity) }
+func (s *stage) PublisherLeft(id, identity string) { s.events.PublisherLeft(id, identity) }
 
 func (s *stage) SubscriberJoined(id, session string) {
 	s.audience(id, func(a *onAir) {
