@@ -101,17 +101,11 @@ func newAPI(se webrtc.SettingEngine, videoMime, videoFmtp string, bwe *bweConfig
 		}
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
-		return nil, err
-	}
 	if bwe != nil {
-		if err := bwe.register(m, reg); err != nil {
+		if err := registerViewerInterceptors(m, reg, bwe); err != nil {
 			return nil, err
 		}
-		if err := registerViewerExtensions(m); err != nil {
-			return nil, err
-		}
-	} else if err := registerPublisherExtensions(m); err != nil {
+	} else if err := registerPublisherInterceptors(m, reg); err != nil {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
