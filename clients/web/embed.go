@@ -21,6 +21,8 @@
 //	static/api.js    the REST API: JSON requests with the session cookie, the current user, the
 //	                 top bar's account area
 //	static/stage.js  the WHEP stage player that both pages use
+//	static/layers.js the WHEP layer extension from the player's side: the quality menu's choice and
+//	                 the cap for a small or hidden player, per stage slot
 //	static/room-channel.js the "room" data channel (chat plugs in here)
 //	static/chat.js   room chat over GET /ws/rooms/{room} (reconnects with ?after=), the chat
 //	                 panel and the danmaku overlay that both pages use

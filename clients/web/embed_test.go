@@ -19,7 +19,7 @@ func read(t *testing.T, name string) string {
 func TestFSLayout(t *testing.T) {
 	for _, name := range []string{
 		"lobby.html", "login.html", "messages.html", "studio.html", "watch.html",
-		"static/style.css", "static/common.js", "static/api.js", "static/stage.js", "static/room-channel.js",
+		"static/style.css", "static/common.js", "static/api.js", "static/stage.js", "static/layers.js", "static/room-channel.js",
 		"static/lobby.js", "static/login.js", "static/studio.js", "static/watch.js", "static/chat.js",
 		"static/likes.js", "static/moderation.js", "static/inbox.js", "static/messages.js",
 		"wallet.html", "earnings.html", "static/wallet.js", "static/earnings.js",

@@ -152,13 +152,13 @@ export function errorMessage(err) {
 // ICE servers from Link headers (RFC 9725 §4.6, RFC 8288)
 
 /**
- * Parses Link header values into RTCIceServer objects. Only links with
- * rel="ice-server" and a stun:, stuns:, turn: or turns: URI are kept;
- * username and credential attributes are copied.
+ * Parses Link header values (RFC 8288) into {uri, rels, params}: rels are
+ * the lower-cased relation types, params the other attributes (first one
+ * wins). Malformed parts are skipped.
  */
-export function parseIceServerLinks(value) {
-  const servers = [];
-  if (!value) return servers;
+export function parseLinks(value) {
+  const links = [];
+  if (!value) return links;
   const n = value.length;
   const isSpace = (c) => c === ' ' || c === '\t';
   let i = 0;
@@ -207,7 +207,19 @@ export function parseIceServerLinks(value) {
       }
       if (name && !(name in params)) params[name] = val;
     }
-    const rels = (params.rel || '').toLowerCase().split(/\s+/);
+    links.push({ uri, rels: (params.rel || '').toLowerCase().split(/\s+/).filter(Boolean), params });
+  }
+  return links;
+}
+
+/**
+ * Parses Link header values into RTCIceServer objects. Only links with
+ * rel="ice-server" and a stun:, stuns:, turn: or turns: URI are kept;
+ * username and credential attributes are copied.
+ */
+export function parseIceServerLinks(value) {
+  const servers = [];
+  for (const { uri, rels, params } of parseLinks(value)) {
     if (!rels.includes('ice-server')) continue;
     if (!/^(stun|stuns|turn|turns):/i.test(uri)) continue;
     const server = { urls: uri };
@@ -216,6 +228,20 @@ export function parseIceServerLinks(value) {
     servers.push(server);
   }
   return servers;
+}
+
+/** The relation type of the WHEP layer extension (draft-ietf-wish-whep §4.6.1). */
+export const LAYER_REL = 'urn:ietf:params:whep:ext:core:layer';
+
+/** The absolute URL of the first link with relation type rel, or "". */
+export function linkURL(value, rel, base) {
+  const link = parseLinks(value).find((l) => l.rels.includes(rel.toLowerCase()));
+  if (!link) return '';
+  try {
+    return new URL(link.uri, base).href;
+  } catch {
+    return '';
+  }
 }
 
 const iceServerCache = new Map();
@@ -294,8 +320,9 @@ export class Session {
  * Runs a non-trickle WHIP/WHEP exchange: creates the offer, waits for ICE
  * gathering (at most 2 s), POSTs it as application/sdp (with a Bearer token
  * when given), applies the answer. Returns {session, postedAt} where postedAt
- * is performance.now() when the POST left. Throws a ProblemError on an HTTP
- * error or when the server cannot be reached.
+ * is performance.now() when the POST left, and layerURL is the WHEP layer
+ * resource the answer advertised (LAYER_REL), or "". Throws a ProblemError on
+ * an HTTP error or when the server cannot be reached.
  */
 export async function exchangeSDP(url, pc, { token, signal } = {}) {
   await pc.setLocalDescription(await pc.createOffer());
@@ -314,6 +341,7 @@ export async function exchangeSDP(url, pc, { token, signal } = {}) {
   const answer = await resp.text();
   const location = resp.headers.get('Location');
   const session = new Session(location ? new URL(location, resp.url || url).href : '', resp.headers.get('ETag'), token);
+  const layerURL = linkURL(resp.headers.get('Link'), LAYER_REL, resp.url || url);
   if (pc.signalingState === 'closed') {
     session.close();
     throw new ProblemError(0, 'Cancelled', 'The connection was closed.');
@@ -324,7 +352,7 @@ export async function exchangeSDP(url, pc, { token, signal } = {}) {
     session.close();
     throw new ProblemError(0, 'Bad answer', `The server's answer was not accepted: ${err.message}`);
   }
-  return { session, postedAt };
+  return { session, postedAt, layerURL };
 }
 
 // ---------------------------------------------------------------------------
@@ -373,7 +401,21 @@ export function codecName(report, codecId) {
   return c && c.mimeType ? c.mimeType.replace(/^(video|audio)\//i, '') : '';
 }
 
-/** Summary of a publisher's outbound stats (see studio.js for the fields). */
+/** The order of simulcast RIDs, lowest layer first (as the server ranks them). */
+const RID_RANK = ['q', 'l', '0', 'h', 'm', '1', 'f', '2'];
+
+function ridRank(rid) {
+  const i = RID_RANK.indexOf(String(rid || '').toLowerCase());
+  return i < 0 ? RID_RANK.length : Math.floor(i / 3);
+}
+
+/**
+ * Summary of a publisher's outbound stats (see studio.js for the fields).
+ * With simulcast there is one video outbound-rtp per encoding: width, height,
+ * fps, framesEncoded are the largest layer's, and layers lists each one,
+ * lowest first: {rid, width, height, fps, kbps, framesEncoded, active,
+ * qualityLimitationReason, scalabilityMode}.
+ */
 export function summarizeOutbound(report, rates) {
   const out = {
     bitrateKbps: 0,
@@ -385,6 +427,7 @@ export function summarizeOutbound(report, rates) {
     qualityLimitationReason: '',
     codec: '',
     rttMs: null,
+    layers: [],
   };
   let rtt = null;
   let rttIsVideo = false;
@@ -393,12 +436,28 @@ export function summarizeOutbound(report, rates) {
       const k = rates.kbps(r.id, r.bytesSent || 0, r.timestamp);
       if (k != null) out.bitrateKbps += k;
       if (r.kind === 'video') {
-        out.width = r.frameWidth || out.width;
-        out.height = r.frameHeight || out.height;
-        out.fps = r.framesPerSecond || out.fps;
-        out.framesEncoded += r.framesEncoded || 0;
+        out.layers.push({
+          rid: r.rid || '',
+          width: r.frameWidth || 0,
+          height: r.frameHeight || 0,
+          fps: Math.round(r.framesPerSecond || 0),
+          kbps: k != null ? Math.round(k) : 0,
+          framesEncoded: r.framesEncoded || 0,
+          // Chromium reports active from M114; an encoding it dropped (too
+          // small a picture for three layers) sends nothing.
+          active: r.active !== false,
+          qualityLimitationReason: r.qualityLimitationReason || '',
+          scalabilityMode: r.scalabilityMode || '',
+        });
+        if ((r.frameWidth || 0) * (r.frameHeight || 0) >= out.width * out.height) {
+          out.width = r.frameWidth || out.width;
+          out.height = r.frameHeight || out.height;
+          out.fps = r.framesPerSecond || out.fps;
+          out.framesEncoded = Math.max(out.framesEncoded, r.framesEncoded || 0);
+        }
         out.encoder = r.encoderImplementation || out.encoder;
-        out.qualityLimitationReason = r.qualityLimitationReason || out.qualityLimitationReason;
+        if (r.qualityLimitationReason && r.qualityLimitationReason !== 'none') out.qualityLimitationReason = r.qualityLimitationReason;
+        else out.qualityLimitationReason ||= r.qualityLimitationReason || '';
         out.codec = codecName(report, r.codecId) || out.codec;
       }
     } else if (r.type === 'remote-inbound-rtp' && typeof r.roundTripTime === 'number') {
@@ -406,6 +465,7 @@ export function summarizeOutbound(report, rates) {
       if (r.kind === 'video') rttIsVideo = true;
     }
   });
+  out.layers.sort((a, b) => ridRank(a.rid) - ridRank(b.rid));
   out.rttMs = rtt != null ? rtt : candidatePairRttMs(report);
   out.bitrateKbps = Math.round(out.bitrateKbps);
   out.fps = Math.round(out.fps);

@@ -5,7 +5,15 @@
 //
 // Query parameters (for tests and links): ?key=K uses that stream key,
 // ?autostart=1 goes live without a click, ?codec=H264 picks H.264,
-// ?res=360 picks 360p.
+// ?res=360 picks 360p, ?simulcast=0 sends one encoding.
+//
+// Simulcast (on by default, where the browser can): the camera goes out as
+// three encodings of one video m-line, RIDs q, h and f (RFC 8853): a quarter,
+// half and the full picture, so the server gives each viewer the one its link
+// carries. A picture under 960x540 (360p, or a camera that cannot do 720p)
+// goes out as h and f only, and one under 480x270 as a single encoding: the
+// browser would leave the layers over its limit silent, the full one first.
+// The stats card lists each layer as getStats reports it.
 //
 // Logged in as the room's owner (GET /api/me, GET /api/rooms/{room}), the page
 // also shows "Room settings" (title, cover, category, private: PATCH
@@ -18,7 +26,11 @@
 //   status        "offline" | "connecting" | "live" | "error"
 //   error         the message shown to the user ("" when none)
 //   bitrateKbps   outgoing, audio + video
-//   width, height, fps, framesEncoded   of the outgoing video
+//   width, height, fps, framesEncoded   of the outgoing video (its largest layer)
+//   simulcast     true while publishing in layers (three from 720p, two at 360p)
+//   layers        per sent encoding, lowest first: {rid, width, height, fps,
+//                 kbps, framesEncoded, active, qualityLimitationReason,
+//                 scalabilityMode}
 //   rttMs         remote-inbound-rtp roundTripTime, else the candidate pair's
 //   and: codec, encoder, qualityLimitationReason, previewing,
 //        cohosts (co-host slots with video), cohostFramesDecoded
@@ -59,11 +71,27 @@ import { mountChat } from './chat.js';
 import { mountRestream } from './restream.js';
 import { mountRecordingSwitch } from './recording-switch.js';
 import { Stage } from './stage.js';
+import { LayerControl } from './layers.js';
 
 const RESOLUTIONS = {
   720: { width: 1280, height: 720, maxBitrate: 2_500_000 },
   360: { width: 640, height: 360, maxBitrate: 800_000 },
 };
+// The simulcast layers, lowest first; the full one ('f') gets the
+// resolution's bit rate.
+const LAYERS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f' },
+];
+// Each layer is one temporal layer (L1T1). Chromium's default for simulcast
+// VP8 is L1T3, whose TL0PICIDX and picture ids differ per layer; the server
+// forwards whole layers and does not rewrite those, and a Chromium viewer
+// switched between layers then stalls for 3 s about half the time (e2e
+// TestBrowserSimulcast). Temporal layers would buy nothing here anyway: the
+// server never drops them.
+const SCALABILITY = 'L1T1';
+const LAYER_NAMES = { q: 'Low', h: 'Mid', f: 'High' };
 const CONNECT_TIMEOUT_MS = 20000;
 const COHOST_RETRY_MS = 3000;
 
@@ -80,6 +108,11 @@ const ui = {
   microphone: $('microphone'),
   codec: $('codec'),
   resolution: $('resolution'),
+  simulcast: $('simulcast'),
+  simulcastNote: $('simulcast-note'),
+  simulcastLabel: $('simulcast-label'),
+  layerStats: $('layer-stats'),
+  layerRows: $('layer-rows'),
   key: $('stream-key'),
   keyToggle: $('key-toggle'),
   settings: $('settings'),
@@ -123,6 +156,8 @@ const state = {
   fps: 0,
   rttMs: null,
   framesEncoded: 0,
+  simulcast: false,
+  layers: [],
   codec: '',
   encoder: '',
   qualityLimitationReason: '',
@@ -157,11 +192,17 @@ let keyBusy = false; // POST /api/me/stream-key is running
 let cohostSession = null;
 let cohostGeneration = 0;
 let cohostTimer = 0;
+let cohostLayers = null; // LayerControl of the co-hosts' stage
 const cohosts = new Stage(ui.cohostGrid, {
   caption: (i) => `Slot ${i + 1}`,
-  onChange: () => renderCohosts(),
+  onChange: () => {
+    renderCohosts();
+    if (cohostLayers) cohostLayers.schedule();
+  },
   onAutoplayBlocked: () => renderCohosts(),
 });
+// Co-host tiles are small: the server is asked for no more than they show.
+cohostLayers = new LayerControl(cohosts);
 
 // ---------------------------------------------------------------------------
 // Status
@@ -199,6 +240,7 @@ function render() {
   ui.goLive.disabled = !room; // while connecting, Stop cancels
   ui.liveBadge.hidden = state.status !== 'live';
   ui.codec.disabled = publishing;
+  ui.simulcast.disabled = publishing;
   ui.key.disabled = publishing;
   ui.newKey.disabled = publishing || keyBusy;
   ui.newKey.title = publishing ? 'Stop the stream to change its key.' : '';
@@ -271,6 +313,7 @@ async function startPreview() {
   ui.preview.srcObject = stream;
   ui.preview.play().catch(() => {});
   state.previewing = true;
+  renderSimulcast();
   await listDevices();
   if (videoSender) await videoSender.replaceTrack(stream.getVideoTracks()[0] || null);
   if (audioSender) await audioSender.replaceTrack(stream.getAudioTracks()[0] || null);
@@ -278,12 +321,71 @@ async function startPreview() {
   render();
 }
 
+/**
+ * How many simulcast layers a picture takes: libwebrtc's simulcast table
+ * sends 3 from 960x540 up, 2 from 480x270, else 1 (by pixel count).
+ */
+function layerCount(track) {
+  const { width = 0, height = 0 } = track?.getSettings?.() || {};
+  const px = width * height;
+  if (px >= 960 * 540) return 3;
+  if (px >= 480 * 270) return 2;
+  return 1;
+}
+
+/**
+ * The video's send encodings: the top count simulcast layers (with
+ * scalabilityMode when scalability is given), or one encoding.
+ */
+function sendEncodings(count, scalability = '') {
+  const res = RESOLUTIONS[ui.resolution.value] || RESOLUTIONS[720];
+  if (count < 2) return [{ maxBitrate: res.maxBitrate }];
+  const layers = LAYERS.slice(-count).map((l) => ({ maxBitrate: res.maxBitrate, ...l }));
+  if (scalability) for (const l of layers) l.scalabilityMode = scalability;
+  return layers;
+}
+
+/**
+ * Adds the camera's transceiver, in layers when asked, the picture is large
+ * enough, and the browser takes them: a browser without simulcast throws on
+ * RIDs or keeps a single encoding; one without scalabilityMode may throw on
+ * it. Returns the transceiver and how many layers it sends.
+ */
+function addVideo(pc, track, simulcast) {
+  const count = simulcast ? layerCount(track) : 1;
+  for (const scalability of count > 1 ? [SCALABILITY, ''] : []) {
+    try {
+      const vt = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: sendEncodings(count, scalability) });
+      if ((vt.sender.getParameters().encodings || []).length === count) return { vt, layers: count };
+      pc.removeTrack(vt.sender);
+      vt.stop?.();
+      break;
+    } catch (err) {
+      console.info(`studio: no simulcast${scalability ? ` with ${scalability}` : ''} here:`, err);
+    }
+  }
+  const vt = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: sendEncodings(1) });
+  return { vt, layers: 1 };
+}
+
+/** The simulcast switch's label and note, for the camera's picture now. */
+function renderSimulcast(sending = 0) {
+  const count = layerCount(stream?.getVideoTracks()[0]);
+  setText(ui.simulcastLabel, count > 1 ? `Simulcast (${count} layers)` : 'Simulcast');
+  let note = 'Viewers on slow links get a smaller picture instead of stalling.';
+  if (count < 2) note = 'The camera’s picture is too small for layers: it goes out as one.';
+  else if (ui.simulcast.checked && state.status !== 'offline' && sending === 1) note = 'This browser sends one layer: viewers on slow links may stall.';
+  setText(ui.simulcastNote, note);
+}
+
 async function applyBitrate() {
   if (!videoSender) return;
   const res = RESOLUTIONS[ui.resolution.value] || RESOLUTIONS[720];
   const params = videoSender.getParameters();
   if (!params.encodings || params.encodings.length === 0) return;
-  params.encodings[0].maxBitrate = res.maxBitrate;
+  // The full picture: the only encoding, or simulcast's 'f'.
+  const top = params.encodings.find((e) => e.rid === 'f') || params.encodings[params.encodings.length - 1];
+  top.maxBitrate = res.maxBitrate;
   try {
     await videoSender.setParameters(params);
   } catch (err) {
@@ -338,15 +440,12 @@ async function goLive() {
     pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
     const mine = pc;
     rates = new Rates();
-    const res = RESOLUTIONS[ui.resolution.value] || RESOLUTIONS[720];
     const videoTrack = stream.getVideoTracks()[0];
     const audioTrack = stream.getAudioTracks()[0];
     if (!videoTrack) throw new Error('No camera track to publish.');
-    const vt = pc.addTransceiver(videoTrack, {
-      direction: 'sendonly',
-      streams: [stream],
-      sendEncodings: [{ maxBitrate: res.maxBitrate }],
-    });
+    const { vt, layers } = addVideo(pc, videoTrack, ui.simulcast.checked);
+    state.simulcast = layers > 1;
+    renderSimulcast(layers);
     const prefs = codecPreferences(ui.codec.value);
     if (prefs) vt.setCodecPreferences(prefs);
     else if (ui.codec.value !== 'VP8') throw new Error(`This browser cannot encode ${ui.codec.value}.`);
@@ -419,7 +518,11 @@ function teardown() {
   for (const k of ['bitrateKbps', 'width', 'height', 'fps', 'framesEncoded']) state[k] = 0;
   state.rttMs = null;
   state.encoder = state.qualityLimitationReason = state.codec = '';
+  state.simulcast = false;
+  state.layers = [];
   fillStats(ui.stats, {});
+  renderLayers([]);
+  renderSimulcast();
 }
 
 async function stop() {
@@ -448,6 +551,7 @@ async function startCohosts() {
       return;
     }
     cohostSession = res.session;
+    cohostLayers.attach(res.layerURL);
   } catch (err) {
     if (gen !== cohostGeneration) return;
     retryCohosts(gen, errorMessage(err));
@@ -456,6 +560,7 @@ async function startCohosts() {
 
 function retryCohosts(gen, reason) {
   console.info('studio: co-hosts:', reason);
+  cohostLayers.attach('');
   cohosts.close();
   if (cohostSession) cohostSession.close();
   cohostSession = null;
@@ -468,6 +573,7 @@ function retryCohosts(gen, reason) {
 function stopCohosts() {
   cohostGeneration++;
   clearTimeout(cohostTimer);
+  cohostLayers.attach('');
   if (cohostSession) cohostSession.close();
   cohostSession = null;
   cohosts.close();
@@ -493,6 +599,7 @@ async function statsLoop() {
           encoder: [s.codec, s.encoder].filter(Boolean).join(' · '),
           limit: s.qualityLimitationReason,
         });
+        renderLayers(state.simulcast ? s.layers : []);
       }
     } catch (err) {
       console.warn('studio: getStats', err);
@@ -504,6 +611,23 @@ async function statsLoop() {
     state.cohosts = cohosts.activeCount;
   }
   setTimeout(statsLoop, 1000);
+}
+
+/** One row per simulcast layer in the stats card; hidden without simulcast. */
+function renderLayers(layers) {
+  ui.layerStats.hidden = layers.length === 0;
+  const rows = layers.map((l) => {
+    const off = !l.active || !l.framesEncoded;
+    const name = LAYER_NAMES[l.rid] ? `${LAYER_NAMES[l.rid]} (${l.rid})` : l.rid || '–';
+    const tr = h('tr', { 'data-rid': l.rid, class: off ? 'off' : false },
+      h('th', { scope: 'row' }, name),
+      h('td', {}, fmtRes(l.width, l.height)),
+      h('td', {}, off ? '–' : String(l.fps)),
+      h('td', {}, off ? (l.active ? 'starting' : 'paused') : fmtKbps(l.kbps)));
+    if (l.qualityLimitationReason && l.qualityLimitationReason !== 'none') tr.title = `Limited by ${l.qualityLimitationReason}`;
+    return tr;
+  });
+  ui.layerRows.replaceChildren(...rows);
 }
 
 // ---------------------------------------------------------------------------
@@ -797,6 +921,7 @@ function initControls() {
   if (codec === 'H264' || codec === 'VP8') ui.codec.value = codec;
   const res = param('res');
   if (res && RESOLUTIONS[res]) ui.resolution.value = res;
+  if (param('simulcast') === '0') ui.simulcast.checked = false;
   ui.key.value = param('key') || store.get(keyStorage) || '';
 
   const watchPath = `/watch/${encodeURIComponent(room)}`;

@@ -5,6 +5,9 @@
 // Under the player: the room's title, streamer, viewers and followers (GET
 // /api/rooms/{room}, every 5 s) and a Follow button (POST / DELETE
 // /api/users/{owner}/follow); logged out, Follow links to /login?next=.
+// The quality menu (Auto / High / Mid / Low) and the small-player cap go to
+// the session's WHEP layer resource (see layers.js); it shows only when the
+// server advertised one.
 //
 // window.state (read by tests):
 //   status        "connecting" | "live" | "offline" | "error"
@@ -28,6 +31,9 @@
 //   likes         the like button: {total, sent, pending, taps, hearts} (see likes.js)
 //   gifts         the gift bar, effects and leaderboard (see gifts.js)
 //   redpackets    red packets: {cards, created, lastResult, lastCoins, lastError} (see redpacket.js)
+//   quality       the layer choice: {available, url, choice, caps (per slot: "low",
+//                 "mid", "none", "" when idle), posts, lastRequest, error}
+//                 (see layers.js)
 
 import { api, displayName, fetchMe, loginURL, setFollowing } from './api.js';
 import {
@@ -56,6 +62,7 @@ import { reasonForm, report } from './moderation.js';
 import { pastBroadcasts } from './replay.js';
 import { RoomChannel } from './room-channel.js';
 import { Stage } from './stage.js';
+import { LayerControl } from './layers.js';
 
 const OFFLINE_RETRY_MS = 3000;
 const ERROR_RETRY_MS = [3000, 5000, 10000, 15000];
@@ -88,6 +95,7 @@ const ui = {
   hearts: $('hearts'),
   reportRoom: $('report-room'),
   reportSlot: $('report-slot'),
+  quality: $('quality'),
 };
 
 const state = {
@@ -134,8 +142,12 @@ let statsTimer = 0; // the next statsLoop
 let statsBusy = false; // a statsLoop is awaiting getStats
 let statsPending = false; // sample again as soon as it returns
 
+let layers = null; // the LayerControl, made once the stage exists
 const stage = new Stage(ui.grid, {
-  onChange: () => render(),
+  onChange: () => {
+    render();
+    if (layers) layers.schedule();
+  },
   // A slot shows its first frame: note when, and confirm it with getStats at
   // once instead of at the next tick of the stats loop.
   onFrame: () => {
@@ -144,6 +156,9 @@ const stage = new Stage(ui.grid, {
     statsSoon();
   },
 });
+
+state.quality = {};
+layers = new LayerControl(stage, { state: state.quality, onChange: () => renderQuality() });
 
 function setStatus(status, error = '') {
   if (status === 'offline' && state.status !== 'offline') showPast();
@@ -188,6 +203,7 @@ function teardown() {
   clearTimers();
   if (session) session.close();
   session = null;
+  layers.attach('');
   channel = null;
   stage.close();
   state.channel = 'closed';
@@ -247,6 +263,8 @@ async function connect() {
     }
     session = res.session;
     postedAt = res.postedAt;
+    layers.attach(res.layerURL);
+    renderQuality();
     // Sample the stats every 50 ms from now on until the first frame.
     statsSoon();
   } catch (err) {
@@ -345,6 +363,7 @@ async function sampleStats() {
     if (channel) state.messages = channel.received;
     if (!ui.overlay.hidden) renderStats(s);
     render();
+    renderQuality();
   }
   if (retryAt) {
     setText(ui.note, `Retrying in ${Math.max(0, Math.ceil((retryAt - Date.now()) / 1000))} s`);
@@ -359,11 +378,42 @@ function renderStats(s) {
     fps: s.fps ? String(s.fps) : '',
     frames: String(s.framesDecoded),
     lost: `${s.packetsLost} (${s.packetsLostPct.toFixed(2)} %)`,
+    quality: qualityText(),
     codec: s.codec,
     rtt: fmtMs(s.rttMs),
     first: state.firstFrameMs != null ? `${state.firstFrameMs} ms` : '',
   });
 }
+
+const QUALITY_NAMES = { auto: 'Auto', high: 'High', mid: 'Mid', low: 'Low' };
+
+/** The overlay's Quality line: the choice, and the cap of the first playing slot. */
+function qualityText() {
+  const q = state.quality;
+  if (!q.available) return '';
+  const name = QUALITY_NAMES[q.choice] || q.choice;
+  const cap = (q.caps || []).find((c) => c);
+  return q.choice === 'auto' && cap && cap !== 'none' ? `${name}, up to ${QUALITY_NAMES[cap]}` : name;
+}
+
+// On a phone the toolbar has no room for "Auto (720p)".
+const narrow = matchMedia('(max-width: 420px)');
+narrow.addEventListener('change', () => renderQuality());
+
+/** The quality menu: shown with a layer resource; Auto names the height received. */
+function renderQuality() {
+  ui.quality.hidden = !state.quality.available;
+  if (ui.quality.value !== state.quality.choice) ui.quality.value = state.quality.choice;
+  const auto = ui.quality.options[0];
+  const text = state.status === 'live' && state.height && !narrow.matches ? `Auto (${state.height}p)` : 'Auto';
+  if (auto.textContent !== text) auto.textContent = text;
+  ui.quality.title = state.quality.error || 'Video quality';
+}
+
+ui.quality.addEventListener('change', () => {
+  layers.setChoice(ui.quality.value);
+  renderQuality();
+});
 
 // ---------------------------------------------------------------------------
 // Room info and Follow
