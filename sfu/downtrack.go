@@ -44,6 +44,7 @@ type downTrack struct {
 	m       munger
 	hdr     rtp.Header
 	playout [3]byte // the playout-delay extension's payload
+	vp8     *vp8Munger // renumbers VP8 pictures across switches; nil for other codecs
 }
 
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, queueLen int, stats *counters) *downTrack {
@@ -52,6 +53,9 @@ func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RT
 		q: make(chan *packet, queueLen), done: make(chan struct{}), stats: stats,
 	}
 	d.m.clockRate = codec.ClockRate
+	if strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8) {
+		d.vp8 = &vp8Munger{}
+	}
 	d.cur.Store(-1)
 	d.want.Store(maxLayers - 1)
 	go d.run()
@@ -193,6 +197,9 @@ func (d *downTrack) send(p *packet) {
 			return
 		} else {
 			d.m.switchTo(p.src, p.hdr.SequenceNumber, p.hdr.Timestamp, now)
+			if d.vp8 != nil {
+				d.vp8.switchTo(p.payload)
+			}
 		}
 	}
 	seq, ts, ok := d.m.rewrite(p.hdr.SequenceNumber, p.hdr.Timestamp, now)
@@ -224,6 +231,9 @@ func (d *downTrack) replay(f *feed, p *packet, b *binding, now int64) bool {
 	}
 	first := pkts[0]
 	d.m.switchTo(first.src, first.hdr.SequenceNumber, first.hdr.Timestamp, now)
+	if d.vp8 != nil {
+		d.vp8.switchTo(first.payload)
+	}
 	base := first.hdr.Timestamp + d.m.tsOffset
 	frame, ts := uint32(0), first.hdr.Timestamp
 	began, sent := time.Now(), 0
@@ -268,7 +278,11 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32) {
 	if b.playout != 0 {
 		_ = d.hdr.SetExtension(b.playout, d.playout[:])
 	}
-	if n, err := b.w.WriteRTP(&d.hdr, p.payload); err == nil {
+	payload := p.payload
+	if d.vp8 != nil {
+		payload = d.vp8.rewrite(payload)
+	}
+	if n, err := b.w.WriteRTP(&d.hdr, payload); err == nil {
 		d.stats.packetsOut.Add(1)
 		d.stats.bytesOut.Add(uint64(n))
 	}
