@@ -17,7 +17,9 @@ import (
 // for upHold in a row: an estimate grows only with what is sent, so when the
 // next layer does not fit it probes first, padding the track up to that
 // layer's rate for probeFor; if the path carries it, the estimate grows and
-// the next ticks move the track up. A layer a viewer pinned is kept (when
+// the next ticks move the track up; when the estimator also reports the
+// path's loss and delay trend, a probe carried cleanly for upHold ticks is
+// enough. A layer a viewer pinned is kept (when
 // its publisher sends it); a cap bounds the choice. Without an estimate (a
 // tap) every track gets the highest active layer.
 
@@ -27,6 +29,7 @@ const (
 	headroom  = 0.9                      // an upgrade must fit in this share of the budget
 	probeFor  = 3 * time.Second          // how long a probe pads
 	overshoot = 1.1                      // a probe pads this much above the next layer's rate
+	provenFor = 10 * time.Second         // how long a proven layer waits for the estimate to catch up
 	probeGap  = 5 * time.Second          // at least this between probes, and after a move down
 	audioCost = 64_000                   // bits/s kept for each audio track's Opus
 	rateAlpha = 0.5                      // weight of the newest sample in a layer's bitrate
@@ -37,6 +40,21 @@ const (
 // estimator is what an allocator reads of a congestion controller.
 type estimator interface {
 	GetTargetBitrate() int
+}
+
+// pathReporter is an estimator that also tells how the path fares lately
+// (pion's GCC: "averageLoss", and "usage" of the delay detector); with it,
+// a probe that the path carries cleanly is enough to move up, without
+// waiting for the estimate to grow to the next layer.
+type pathReporter interface {
+	GetStats() map[string]any
+}
+
+// congested reads a path report: loss over 2 % or a growing delay.
+func congested(stats map[string]any) bool {
+	loss, _ := stats["averageLoss"].(float64)
+	usage, _ := stats["usage"].(string)
+	return loss > 0.02 || usage == "overuse"
 }
 
 // allocTrack is one video track and what its allocator knows of it.
@@ -52,6 +70,8 @@ type allocTrack struct {
 	fits    int                // ticks the next layer up has fitted
 	downAt  time.Time
 	probeTo time.Time
+	clean   int       // ticks of the probe the path carried without congestion
+	proven  time.Time // until then a layer a clean probe proved is kept unless the path congests
 }
 
 // allocator chooses the layers of one peer's video tracks.
@@ -119,11 +139,18 @@ func (a *allocator) tick(now time.Time) {
 		return
 	}
 	budget := -1.0 // no limit
+	health := pathUnknown
 	if e := a.est.Load(); e != nil {
 		budget = max(float64((*e).GetTargetBitrate()-a.audio*audioCost), 0) / float64(len(live))
+		if r, ok := (*e).(pathReporter); ok {
+			health = pathClear
+			if congested(r.GetStats()) {
+				health = pathCongested
+			}
+		}
 	}
 	for _, t := range live {
-		if a.choose(t, budget, now) {
+		if a.choose(t, budget, health, now) {
 			a.probes.Add(1)
 		}
 	}
@@ -157,9 +184,18 @@ func (t *allocTrack) measure(now time.Time) bool {
 	return true
 }
 
+// What an allocator knows of a path's congestion.
+type pathHealth int
+
+const (
+	pathUnknown pathHealth = iota
+	pathClear
+	pathCongested
+)
+
 // choose moves t toward the layer that fits budget (bits/s; negative: no
-// limit); it reports whether it started a probe.
-func (a *allocator) choose(t *allocTrack, budget float64, now time.Time) (probed bool) {
+// limit), given the path's health; it reports whether it started a probe.
+func (a *allocator) choose(t *allocTrack, budget float64, health pathHealth, now time.Time) (probed bool) {
 	f := t.feed
 	nowNS := now.UnixNano()
 	active := func(l int32) bool { return f.layers[l].active(nowNS) }
@@ -202,8 +238,13 @@ func (a *allocator) choose(t *allocTrack, budget float64, now time.Time) (probed
 			}
 		}
 	}
+	if fit < cur && now.Before(t.proven) && health == pathClear {
+		// A probe proved this layer; the estimate grows toward it.
+		t.d.setLayer(cur)
+		return false
+	}
 	if fit < cur {
-		t.fits, t.downAt, t.probeTo = 0, now, time.Time{}
+		t.fits, t.downAt, t.probeTo, t.proven = 0, now, time.Time{}, time.Time{}
 		t.d.padOwed.Store(0)
 		t.d.setLayer(fit)
 		return false
@@ -237,13 +278,30 @@ func (a *allocator) choose(t *allocTrack, budget float64, now time.Time) (probed
 	// Probe: pad up to the next layer's rate, so the estimate can grow
 	// to it if the path carries it.
 	if now.Before(t.probeTo) {
+		// A probe the path carries cleanly (its padding going out, no loss,
+		// no growing delay) for upHold ticks is the proof to move up.
+		owed := float64(t.d.padOwed.Load())
+		switch {
+		case health == pathCongested:
+			t.probeTo, t.downAt, t.clean = time.Time{}, now, 0
+			t.d.padOwed.Store(0)
+			return false
+		case health == pathClear && owed < (t.rate[next]-t.rate[cur])*padAlpha/8:
+			t.clean++
+		}
+		if t.clean >= upHold {
+			t.probeTo, t.clean, t.proven = time.Time{}, 0, now.Add(provenFor)
+			t.d.padOwed.Store(0)
+			t.d.setLayer(next)
+			return false
+		}
 		t.d.pad((overshoot*t.rate[next] - t.rate[cur]) * padAlpha / 8)
 		return false
 	}
 	if now.Sub(t.downAt) < probeGap || now.Sub(t.probeTo) < probeGap || t.rate[next]-t.rate[cur] < minProbe {
 		return false
 	}
-	t.probeTo = now.Add(probeFor)
+	t.probeTo, t.clean = now.Add(probeFor), 0
 	t.d.pad((overshoot*t.rate[next] - t.rate[cur]) * padAlpha / 8)
 	return true
 }

@@ -43,7 +43,7 @@ type downTrack struct {
 	// owned by the run goroutine
 	m       munger
 	hdr     rtp.Header
-	playout [3]byte // the playout-delay extension's payload
+	playout [3]byte    // the playout-delay extension's payload
 	vp8     *vp8Munger // renumbers VP8 pictures across switches; nil for other codecs
 }
 

@@ -295,3 +295,73 @@ func TestPlayoutDelayPayload(t *testing.T) {
 		t.Fatalf("payload % x", got)
 	}
 }
+
+// reportingEstimate is a fixedEstimate that also reports the path's health.
+type reportingEstimate struct {
+	fixedEstimate
+	loss  float64
+	usage string
+}
+
+func (e *reportingEstimate) GetStats() map[string]any {
+	return map[string]any{"averageLoss": e.loss, "usage": e.usage}
+}
+
+// With a path report, a probe the path carries cleanly moves the track up
+// without waiting for the estimate; congestion during a probe ends it.
+func TestCleanProbeMovesUp(t *testing.T) {
+	f, _, st := simulcastFeed(t)
+	d := newDownTrack("v", "s", f.kind, f.codec, 64, st)
+	d.want.Store(startLayer)
+	f.add(d)
+	t.Cleanup(d.close)
+	a := newAllocator([]*downTrack{d}, 0)
+	est := &reportingEstimate{fixedEstimate: fixedEstimate{bps: 1_000_000}, usage: "normal"}
+	a.setEstimator(est)
+	now := time.Now()
+	rates := [maxLayers]float64{150_000, 500_000, 1_500_000}
+	step := func() {
+		now = now.Add(allocTick)
+		for l, r := range rates {
+			f.layers[l].bytes.Add(uint64(r * allocTick.Seconds() / 8))
+			f.layers[l].last.Store(now.UnixNano())
+		}
+		d.padOwed.Store(0) // the writer sent what the probe asked for
+		a.tick(now)
+	}
+	for range 3 {
+		step()
+	}
+	if d.target.Load() != 1 || a.probes.Load() != 1 {
+		t.Fatalf("layer %d, probes %d: want a probe from the middle layer", d.target.Load(), a.probes.Load())
+	}
+	step()
+	step()
+	if d.target.Load() != 2 {
+		t.Fatalf("after %d clean probe ticks: layer %d, want 2", upHold, d.target.Load())
+	}
+	// The proven layer waits for the estimate to catch up; congestion ends
+	// the wait at once.
+	step()
+	step()
+	if d.target.Load() != 2 {
+		t.Fatalf("left the proven layer: %d", d.target.Load())
+	}
+	est.bps, est.loss = 700_000, 0.05
+	step()
+	if d.target.Load() != 1 {
+		t.Fatalf("with 700 kbit/s and 5%% loss: layer %d", d.target.Load())
+	}
+	est.loss = 0
+	// Then a probe into a growing delay ends without moving up.
+	for i := 0; a.probes.Load() == 1 && i < 30; i++ {
+		step()
+	}
+	est.usage = "overuse"
+	step()
+	step()
+	step()
+	if d.target.Load() != 1 {
+		t.Fatalf("moved up through a congested probe: layer %d", d.target.Load())
+	}
+}
