@@ -84,12 +84,12 @@ const LAYERS = [
   { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
   { rid: 'f' },
 ];
-// Each layer is one temporal layer (L1T1). Chromium's default for simulcast
-// VP8 is L1T3, whose TL0PICIDX and picture ids differ per layer; the server
-// forwards whole layers and does not rewrite those, and a Chromium viewer
-// switched between layers then stalls for 3 s about half the time (e2e
-// TestBrowserSimulcast). Temporal layers would buy nothing here anyway: the
-// server never drops them.
+// Each layer is one temporal layer (L1T1), not Chromium's default L1T3 for
+// simulcast VP8: the server forwards whole layers and never drops temporal
+// ones, so they would only cost bits. And an L1T3 stream's PictureID and
+// TL0PICIDX differ per layer: an SFU that does not renumber them per viewer
+// (onair did not at first) makes a Chromium viewer stall for 3 s at about
+// half of its layer switches (measured with e2e TestBrowserSimulcast).
 const SCALABILITY = 'L1T1';
 const LAYER_NAMES = { q: 'Low', h: 'Mid', f: 'High' };
 const CONNECT_TIMEOUT_MS = 20000;
