@@ -36,6 +36,9 @@ type downTrack struct {
 	// switching), and the one it would like (its allocator's choice). The
 	// feed's mutex orders writes of cur and target.
 	cur, target, want atomic.Int32
+	// cork holds the track's packets to its viewer's address while more
+	// wait in its queue, to send them together (cork.go); nil for a tap.
+	cork atomic.Pointer[cork]
 	// padOwed is how many bytes of padding the track still sends, after
 	// the frames it forwards, while its allocator probes.
 	padOwed atomic.Int64
@@ -148,8 +151,22 @@ func (d *downTrack) run() {
 	for {
 		select {
 		case p := <-d.q:
+			k := d.cork.Load()
+			if k == nil || len(d.q) == 0 {
+				d.send(p)
+				p.release()
+				continue
+			}
+			// More wait: send them in one go.
+			k.begin()
 			d.send(p)
 			p.release()
+			for n := 1; n < maxBatch && len(d.q) > 0; n++ {
+				p = <-d.q
+				d.send(p)
+				p.release()
+			}
+			k.flush()
 		case <-d.done:
 			for {
 				select {

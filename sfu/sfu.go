@@ -6,8 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -41,6 +43,7 @@ type SFU struct {
 	closed   bool
 
 	stats counters
+	corks corks         // viewer addresses whose packets are held (cork.go)
 	obsMu sync.Mutex    // keeps observer calls in order
 	quit  chan struct{} // closed by Close: stops the SFU's own goroutines
 }
@@ -54,14 +57,12 @@ func New(cfg Config, log *slog.Logger, obs Observer) (*SFU, error) {
 	s := &SFU{cfg: cfg, log: log.With("component", "sfu"), obs: obs,
 		rooms: map[string]*Router{}, sessions: map[string]*Session{}, quit: make(chan struct{})}
 
-	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4)}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
 	if cfg.LoopbackOnly {
-		opts = append(opts, ice.UDPMuxFromPortWithLoopback(), ice.UDPMuxFromPortWithInterfaceFilter(isLoopback))
 		s.se.SetIncludeLoopbackCandidate(true)
 		s.se.SetInterfaceFilter(isLoopback)
 	}
-	mux, err := ice.NewMultiUDPMuxFromPort(max(cfg.UDPPort, 0), opts...)
+	mux, err := newUDPMux(max(cfg.UDPPort, 0), cfg.LoopbackOnly, &s.corks, &s.stats)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: open UDP port %d: %w", cfg.UDPPort, err)
 	}
@@ -334,11 +335,31 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 	}
 	go sub.alloc.run()
 	sess.layers = sub.setLayer
+	var dst atomic.Pointer[netip.AddrPort]
+	// The viewer's packets are held per its address (cork.go), which ICE
+	// chooses and may change (a restart).
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+		ip, err := netip.ParseAddr(p.Remote.Address)
+		if err != nil {
+			return
+		}
+		a := netip.AddrPortFrom(ip.Unmap(), p.Remote.Port)
+		if old := dst.Swap(&a); old != nil {
+			s.corks.drop(*old)
+		}
+		k := s.corks.get(a)
+		for _, d := range sub.downTracks() {
+			d.cork.Store(k)
+		}
+	})
 	sess.cleanup = func() {
 		s.untrack(sess)
 		r.removeSubscriber(sub)
 		sub.alloc.close()
 		sub.close()
+		if a := dst.Load(); a != nil {
+			s.corks.drop(*a)
+		}
 	}
 	fail := func(err error) (*Session, string, error) {
 		_ = sess.Close()

@@ -13,6 +13,7 @@ type counters struct {
 	padding              atomic.Uint64 // bytes of padding sent to probe viewers' paths
 	switches             atomic.Uint64 // simulcast layer switches made
 	replays              atomic.Uint64 // viewers started from a kept GOP
+	batches              atomic.Uint64 // segmented sends (several packets in one system call)
 }
 
 // Stats is a snapshot of the media plane for metrics and tests.
@@ -23,7 +24,7 @@ type Stats struct {
 	Dropped, PLIs, NACKs           uint64
 	KeyframeRequests               uint64
 	PaddingBytes, LayerSwitches    uint64
-	GOPReplays                     uint64
+	GOPReplays, Batches            uint64
 }
 
 func (c *counters) snapshot() Stats {

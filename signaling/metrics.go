@@ -28,6 +28,10 @@ func newMediaCollector(m MediaPlane) *mediaCollector {
 		"plis":        d("plis_sent_total", "Keyframe requests sent to publishers."),
 		"nacks":       d("nacks_received_total", "NACK packets received from subscribers."),
 		"kfreq":       d("keyframe_requests_received_total", "PLI/FIR received from subscribers."),
+		"padding":     d("padding_bytes_total", "Padding sent to probe viewers' paths before a layer up."),
+		"switches":    d("layer_switches_total", "Simulcast layer switches made for viewers."),
+		"replays":     d("gop_replays_total", "Viewers started from a kept GOP (instant start)."),
+		"batches":     d("rtp_batches_total", "Segmented sends: several packets to one viewer in one system call."),
 	}}
 }
 
@@ -54,6 +58,10 @@ func (m *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	c("plis", s.PLIs)
 	c("nacks", s.NACKs)
 	c("kfreq", s.KeyframeRequests)
+	c("padding", s.PaddingBytes)
+	c("switches", s.LayerSwitches)
+	c("replays", s.GOPReplays)
+	c("batches", s.Batches)
 }
 
 // Fanout is the node's chat fan-out, for metrics.

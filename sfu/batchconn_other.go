@@ -1,0 +1,15 @@
+//go:build !linux
+
+package sfu
+
+import "github.com/pion/ice/v4"
+
+// newUDPMux opens the shared ICE port with plain sockets: segmented sends
+// are Linux's (batchconn_linux.go), so nothing is ever held here.
+func newUDPMux(port int, loopbackOnly bool, _ *corks, _ *counters) (*ice.MultiUDPMuxDefault, error) {
+	opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4)}
+	if loopbackOnly {
+		opts = append(opts, ice.UDPMuxFromPortWithLoopback(), ice.UDPMuxFromPortWithInterfaceFilter(isLoopback))
+	}
+	return ice.NewMultiUDPMuxFromPort(port, opts...)
+}

@@ -1,0 +1,85 @@
+package sfu
+
+import (
+	"net/netip"
+	"sync"
+)
+
+// Sending a viewer's packets together.
+//
+// Every packet to every viewer used to be its own sendto: on this path the
+// system call is most of the cost of a packet. When a viewer's track has
+// several packets waiting (a frame's worth arrives together, or the server is
+// busy and its queues fill), its writer corks the viewer's address: what pion
+// writes to it (SRTP-protected, ready for the wire) is held, and sent when
+// the writer has drained what was waiting, in one sendmsg with UDP
+// generic segmentation offload (UDP_SEGMENT, Linux 4.18): equal-sized
+// datagrams cut by the kernel from one buffer, the last one shorter. A track
+// whose queue is empty sends at once, so batching never adds delay. Where the
+// kernel refuses segmentation the batch goes out datagram by datagram.
+
+// maxBatch bounds the packets held for one viewer (and GSO's 64 segments).
+const maxBatch = 32
+
+// corks are the viewer addresses whose packets are being held, shared by the
+// SFU's sockets.
+type corks struct{ m sync.Map } // netip.AddrPort → *cork
+
+// cork holds the packets written to one viewer address while it is corked.
+type cork struct {
+	dst    netip.AddrPort
+	mu     sync.Mutex
+	active bool
+	conn   batchSender // the socket that took the first held packet
+	buf    []byte      // the held datagrams, back to back
+	sizes  []int
+}
+
+// get returns the cork of dst, making it once.
+func (c *corks) get(dst netip.AddrPort) *cork {
+	if k, ok := c.m.Load(dst); ok {
+		return k.(*cork)
+	}
+	k, _ := c.m.LoadOrStore(dst, &cork{dst: dst, buf: make([]byte, 0, maxBatch*maxPacket)})
+	return k.(*cork)
+}
+
+// drop forgets dst's cork (its viewer left).
+func (c *corks) drop(dst netip.AddrPort) { c.m.Delete(dst) }
+
+// begin starts holding what is written to the cork's address.
+func (k *cork) begin() {
+	k.mu.Lock()
+	k.active = true
+	k.mu.Unlock()
+}
+
+// hold keeps b for the cork's address, if it is corked, has room, and no
+// other socket holds for it; false means "send it now".
+func (k *cork) hold(c batchSender, b []byte) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.active || len(k.sizes) >= maxBatch || len(k.buf)+len(b) > cap(k.buf) || k.conn != nil && k.conn != c {
+		return false
+	}
+	k.conn = c
+	k.buf = append(k.buf, b...)
+	k.sizes = append(k.sizes, len(b))
+	return true
+}
+
+// flush sends what is held and stops holding.
+func (k *cork) flush() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.active = false
+	if k.conn != nil && len(k.sizes) > 0 {
+		k.conn.sendBatch(k.dst, k.buf, k.sizes)
+	}
+	k.conn, k.buf, k.sizes = nil, k.buf[:0], k.sizes[:0]
+}
+
+// batchSender sends held datagrams (batchconn_linux.go).
+type batchSender interface {
+	sendBatch(dst netip.AddrPort, buf []byte, sizes []int)
+}
