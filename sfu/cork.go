@@ -54,13 +54,17 @@ func (k *cork) begin() {
 	k.mu.Unlock()
 }
 
-// hold keeps b for the cork's address, if it is corked, has room, and no
-// other socket holds for it; false means "send it now".
+// hold keeps b for the cork's address, if it is corked; false means "send
+// it now". A full cork (or one a different socket filled) sends what it
+// holds first, so datagrams keep their order.
 func (k *cork) hold(c batchSender, b []byte) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !k.active || len(k.sizes) >= maxBatch || len(k.buf)+len(b) > cap(k.buf) || k.conn != nil && k.conn != c {
+	if !k.active || len(b) > cap(k.buf) {
 		return false
+	}
+	if len(k.sizes) >= maxBatch || len(k.buf)+len(b) > cap(k.buf) || k.conn != nil && k.conn != c {
+		k.sendLocked()
 	}
 	k.conn = c
 	k.buf = append(k.buf, b...)
@@ -68,15 +72,26 @@ func (k *cork) hold(c batchSender, b []byte) bool {
 	return true
 }
 
+// send sends what is held, still corked (a writer about to wait).
+func (k *cork) send() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sendLocked()
+}
+
+func (k *cork) sendLocked() {
+	if k.conn != nil && len(k.sizes) > 0 {
+		k.conn.sendBatch(k.dst, k.buf, k.sizes)
+	}
+	k.conn, k.buf, k.sizes = nil, k.buf[:0], k.sizes[:0]
+}
+
 // flush sends what is held and stops holding.
 func (k *cork) flush() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.active = false
-	if k.conn != nil && len(k.sizes) > 0 {
-		k.conn.sendBatch(k.dst, k.buf, k.sizes)
-	}
-	k.conn, k.buf, k.sizes = nil, k.buf[:0], k.sizes[:0]
+	k.sendLocked()
 }
 
 // batchSender sends held datagrams (batchconn_linux.go).

@@ -258,6 +258,9 @@ func (d *downTrack) replay(f *feed, p *packet, b *binding, now int64) bool {
 		// Paced, so a GOP does not overflow the viewer's socket or the
 		// queue of a router on its way.
 		if ahead := time.Duration(float64(sent)*8/replayRate*1e9) - time.Since(began); ahead > replayBurst {
+			if k := d.cork.Load(); k != nil {
+				k.send() // what is held goes before the pause
+			}
 			time.Sleep(ahead)
 		}
 		sent += len(q.payload)
