@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -59,30 +60,14 @@ func DefaultConfig() Config {
 // withDefaults fills zero fields from DefaultConfig.
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.UDPPort == 0 {
-		c.UDPPort = d.UDPPort
-	}
-	if c.MaxPublishers == 0 {
-		c.MaxPublishers = d.MaxPublishers
-	}
-	if c.RepublishGrace == 0 {
-		c.RepublishGrace = d.RepublishGrace
-	}
-	if c.PLIThrottle == 0 {
-		c.PLIThrottle = d.PLIThrottle
-	}
-	if c.QueueLen == 0 {
-		c.QueueLen = d.QueueLen
-	}
-	if c.StartBitrate == 0 {
-		c.StartBitrate = d.StartBitrate
-	}
-	if c.MaxBitrate == 0 {
-		c.MaxBitrate = d.MaxBitrate
-	}
-	if c.PlayoutDelayMax == 0 {
-		c.PlayoutDelayMax = d.PlayoutDelayMax
-	}
+	c.UDPPort = cmp.Or(c.UDPPort, d.UDPPort)
+	c.MaxPublishers = cmp.Or(c.MaxPublishers, d.MaxPublishers)
+	c.RepublishGrace = cmp.Or(c.RepublishGrace, d.RepublishGrace)
+	c.PLIThrottle = cmp.Or(c.PLIThrottle, d.PLIThrottle)
+	c.QueueLen = cmp.Or(c.QueueLen, d.QueueLen)
+	c.StartBitrate = cmp.Or(c.StartBitrate, d.StartBitrate)
+	c.MaxBitrate = cmp.Or(c.MaxBitrate, d.MaxBitrate)
+	c.PlayoutDelayMax = cmp.Or(c.PlayoutDelayMax, d.PlayoutDelayMax)
 	return c
 }
 

@@ -60,14 +60,30 @@ func vp8Packet(seq uint16, ts uint32, key bool) []byte {
 	return b
 }
 
-// inject feeds raw packets through the ingest path as the publisher's reader does.
-func inject(f *feed, u *upstream, raw []byte) {
+// rtpPacket parses raw into a pooled packet of layer l from u, as the
+// publisher's reader does; kept marks it received on its layer (bitrate,
+// last arrival, and the GOP when gop).
+func rtpPacket(f *feed, u *upstream, l int, raw []byte, kept, gop bool) *packet {
 	p := getPacket()
 	n := copy(p.buf[:], raw)
 	hl, _ := p.hdr.Unmarshal(p.buf[:n])
 	p.payload = p.buf[hl:n]
 	p.keyframe = keyframe.Is(f.codec.MimeType, p.payload)
-	p.src = u
+	p.src, p.layer = u, uint8(l)
+	if kept {
+		now := time.Now().UnixNano()
+		f.layers[l].bytes.Add(uint64(len(p.payload)))
+		f.layers[l].last.Store(now)
+		if gop {
+			f.layers[l].gop.add(p, now)
+		}
+	}
+	return p
+}
+
+// inject feeds raw packets through the ingest path as the publisher's reader does.
+func inject(f *feed, u *upstream, raw []byte) {
+	p := rtpPacket(f, u, 0, raw, false, false)
 	f.forward(p)
 	p.release()
 }

@@ -3,22 +3,11 @@ package sfu
 import (
 	"testing"
 	"time"
-
-	"github.com/onair-live/onair/internal/keyframe"
 )
 
 // ingest feeds a packet as the publisher's reader does, GOP kept.
 func ingest(f *feed, u *upstream, raw []byte) {
-	p := getPacket()
-	n := copy(p.buf[:], raw)
-	hl, _ := p.hdr.Unmarshal(p.buf[:n])
-	p.payload = p.buf[hl:n]
-	p.keyframe = keyframe.Is(f.codec.MimeType, p.payload)
-	p.src = u
-	now := time.Now().UnixNano()
-	f.layers[0].bytes.Add(uint64(len(p.payload)))
-	f.layers[0].last.Store(now)
-	f.layers[0].gop.add(p, now)
+	p := rtpPacket(f, u, 0, raw, true, true)
 	f.forward(p)
 	p.release()
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
-
-	"github.com/onair-live/onair/internal/keyframe"
 )
 
 func TestRankRIDs(t *testing.T) {
@@ -85,14 +83,7 @@ func simulcastFeed(t *testing.T) (*feed, [maxLayers]*upstream, *counters) {
 
 // injectLayer feeds a packet of layer l as the publisher's reader does.
 func injectLayer(f *feed, l int, u *upstream, raw []byte) {
-	p := getPacket()
-	n := copy(p.buf[:], raw)
-	hl, _ := p.hdr.Unmarshal(p.buf[:n])
-	p.payload = p.buf[hl:n]
-	p.keyframe = keyframe.Is(f.codec.MimeType, p.payload)
-	p.src, p.layer = u, uint8(l)
-	f.layers[l].bytes.Add(uint64(len(p.payload)))
-	f.layers[l].last.Store(time.Now().UnixNano())
+	p := rtpPacket(f, u, l, raw, true, false)
 	f.forward(p)
 	p.release()
 }
@@ -162,30 +153,44 @@ type fixedEstimate struct{ bps int }
 
 func (e *fixedEstimate) GetTargetBitrate() int { return e.bps }
 
-// The allocator gives the highest layer that fits, goes down at once when
-// the estimate falls, up only after the higher layer fitted for a while,
-// probes with padding when the next layer does not fit, and keeps a pin.
-func TestAllocatorChoosesByEstimate(t *testing.T) {
+// allocFixture is one simulcast track under an allocator with est, ticked
+// by hand: step moves the clock one tick on with each layer sending its rate.
+type allocFixture struct {
+	f   *feed
+	d   *downTrack
+	a   *allocator
+	now time.Time
+}
+
+func newAllocFixture(t *testing.T, audio int, est estimator) *allocFixture {
 	f, _, st := simulcastFeed(t)
 	d := newDownTrack("v", "s", f.kind, f.codec, 64, st)
 	d.want.Store(startLayer)
 	f.add(d)
 	t.Cleanup(d.close)
-	a := newAllocator([]*downTrack{d}, 1)
-	est := &fixedEstimate{bps: 5_000_000}
+	a := newAllocator([]*downTrack{d}, audio)
 	a.setEstimator(est)
-	tr := a.tracks[0]
-	now := time.Now()
-	step := func(rates [maxLayers]float64) {
-		now = now.Add(allocTick)
-		for l, r := range rates {
-			if r > 0 {
-				f.layers[l].bytes.Add(uint64(r * allocTick.Seconds() / 8))
-				f.layers[l].last.Store(now.UnixNano())
-			}
+	return &allocFixture{f: f, d: d, a: a, now: time.Now()}
+}
+
+func (x *allocFixture) step(rates [maxLayers]float64) {
+	x.now = x.now.Add(allocTick)
+	for l, r := range rates {
+		if r > 0 {
+			x.f.layers[l].bytes.Add(uint64(r * allocTick.Seconds() / 8))
+			x.f.layers[l].last.Store(x.now.UnixNano())
 		}
-		a.tick(now)
 	}
+	x.a.tick(x.now)
+}
+
+// The allocator gives the highest layer that fits, goes down at once when
+// the estimate falls, up only after the higher layer fitted for a while,
+// probes with padding when the next layer does not fit, and keeps a pin.
+func TestAllocatorChoosesByEstimate(t *testing.T) {
+	est := &fixedEstimate{bps: 5_000_000}
+	x := newAllocFixture(t, 1, est)
+	f, d, a, tr, step := x.f, x.d, x.a, x.a.tracks[0], x.step
 	rates := [maxLayers]float64{150_000, 500_000, 1_500_000}
 	for range 6 {
 		step(rates)
@@ -310,24 +315,13 @@ func (e *reportingEstimate) GetStats() map[string]any {
 // With a path report, a probe the path carries cleanly moves the track up
 // without waiting for the estimate; congestion during a probe ends it.
 func TestCleanProbeMovesUp(t *testing.T) {
-	f, _, st := simulcastFeed(t)
-	d := newDownTrack("v", "s", f.kind, f.codec, 64, st)
-	d.want.Store(startLayer)
-	f.add(d)
-	t.Cleanup(d.close)
-	a := newAllocator([]*downTrack{d}, 0)
 	est := &reportingEstimate{fixedEstimate: fixedEstimate{bps: 1_000_000}, usage: "normal"}
-	a.setEstimator(est)
-	now := time.Now()
+	x := newAllocFixture(t, 0, est)
+	d, a := x.d, x.a
 	rates := [maxLayers]float64{150_000, 500_000, 1_500_000}
 	step := func() {
-		now = now.Add(allocTick)
-		for l, r := range rates {
-			f.layers[l].bytes.Add(uint64(r * allocTick.Seconds() / 8))
-			f.layers[l].last.Store(now.UnixNano())
-		}
 		d.padOwed.Store(0) // the writer sent what the probe asked for
-		a.tick(now)
+		x.step(rates)
 	}
 	for range 3 {
 		step()
