@@ -79,8 +79,10 @@ func capability(mime string, fmtp ...string) (webrtc.RTPCodecCapability, bool) {
 // GCC estimates the viewer's path; it is handed over when the peer is made.
 func newAPI(se webrtc.SettingEngine, videoMime, videoFmtp string, bwe *bweConfig) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	if err := m.RegisterCodec(opusCodec, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
+	for _, c := range []webrtc.RTPCodecParameters{opusCodec, redCodec} {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range videoCodecs {
 		if videoMime != "" && !strings.EqualFold(c.params.MimeType, videoMime) ||

@@ -16,6 +16,7 @@ type binding struct {
 	pt        uint8
 	clockRate uint32
 	playout   uint8 // the playout-delay extension's id; 0: not negotiated
+	redPT     uint8 // audio: RED's payload type when the viewer takes it (red.go)
 }
 
 // downTrack is one subscriber's outgoing track. It implements webrtc.TrackLocal and
@@ -89,8 +90,14 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if match == nil {
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
-	d.out.Store(&binding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(match.PayloadType), clockRate: match.ClockRate,
-		playout: extensionID(ctx.HeaderExtensions(), playoutDelayURI)})
+	b := &binding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(match.PayloadType), clockRate: match.ClockRate,
+		playout: extensionID(ctx.HeaderExtensions(), playoutDelayURI)}
+	for _, c := range ctx.CodecParameters() {
+		if d.kind == webrtc.RTPCodecTypeAudio && isRED(c.MimeType) {
+			b.redPT = uint8(c.PayloadType)
+		}
+	}
+	d.out.Store(b)
 	return *match, nil
 }
 
@@ -301,6 +308,15 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32) {
 	payload := p.payload
 	if d.vp8 != nil {
 		payload = d.vp8.rewrite(payload)
+	}
+	if p.red { // RED as it is to a viewer that takes it, its primary block to the others
+		if b.redPT != 0 {
+			d.hdr.PayloadType = b.redPT
+		} else if prim, ok := redPrimary(payload); ok {
+			payload = prim
+		} else {
+			return
+		}
 	}
 	if n, err := b.w.WriteRTP(&d.hdr, payload); err == nil {
 		d.stats.packetsOut.Add(1)

@@ -18,6 +18,7 @@ type packet struct {
 	payload  []byte // slice of buf after the header, padding included
 	keyframe bool
 	layer    uint8 // the simulcast layer it belongs to; 0 without simulcast
+	red      bool  // Opus with redundancy (RFC 2198): red.go
 	src      *upstream
 	refs     atomic.Int32
 }
@@ -32,7 +33,7 @@ func getPacket() *packet {
 
 func (p *packet) release() {
 	if p.refs.Add(-1) == 0 {
-		p.src, p.payload, p.layer, p.keyframe = nil, nil, 0, false
+		p.src, p.payload, p.layer, p.keyframe, p.red = nil, nil, 0, false, false
 		packetPool.Put(p)
 	}
 }

@@ -58,7 +58,7 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 		discard(remote)
 		return
 	}
-	if !strings.EqualFold(remote.Codec().MimeType, f.codec.MimeType) {
+	if !strings.EqualFold(remote.Codec().MimeType, f.codec.MimeType) && !(kind == webrtc.RTPCodecTypeAudio && isRED(remote.Codec().MimeType)) {
 		// Negotiation allows only the slot's codec; never forward another under its name.
 		discard(remote)
 		return
@@ -66,11 +66,17 @@ func (p *publisher) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver
 	u := &upstream{pc: p.sess.pc, ssrc: uint32(remote.SSRC()), throttle: p.cfg.PLIThrottle, stats: p.stats}
 	ly := &f.layers[l]
 	ly.up.Store(u)
-	levelID := uint8(0)
+	levelID, redPT := uint8(0), -1
 	if kind == webrtc.RTPCodecTypeAudio {
-		levelID = extensionID(recv.GetParameters().HeaderExtensions, sdp.AudioLevelURI)
+		params := recv.GetParameters()
+		levelID = extensionID(params.HeaderExtensions, sdp.AudioLevelURI)
+		for _, c := range params.Codecs {
+			if isRED(c.MimeType) {
+				redPT = int(c.PayloadType)
+			}
+		}
 	}
-	p.read(remote, f, u, uint8(l), levelID)
+	p.read(remote, f, u, uint8(l), levelID, redPT)
 	if ly.up.CompareAndSwap(u, nil) {
 		ly.gop.reset()
 	}
@@ -91,7 +97,7 @@ func (p *publisher) layerOf(rid string) int {
 
 // read is the ingest hot path: one pooled packet per RTP packet, shared by all
 // subscribers.
-func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l, levelID uint8) {
+func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l, levelID uint8, redPT int) {
 	video := f.kind == webrtc.RTPCodecTypeVideo
 	ly := &f.layers[l]
 	isKey := keyframe.Detector(remote.Codec().MimeType)
@@ -117,6 +123,7 @@ func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l, le
 		pkt.keyframe = video && isKey != nil && isKey(media)
 		pkt.src = u
 		pkt.layer = l
+		pkt.red = int(pkt.hdr.PayloadType) == redPT
 		p.stats.packetsIn.Add(1)
 		p.stats.bytesIn.Add(uint64(n))
 		now := time.Now().UnixNano()

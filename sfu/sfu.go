@@ -251,7 +251,7 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 			_ = sess.Close()
 		}
 	})
-	answer, err := s.negotiate(ctx, pc, offer)
+	answer, err := s.negotiate(ctx, pc, offer, func() error { return preferRED(pc, info) })
 	if err != nil {
 		_ = sess.Close()
 		return nil, "", err
@@ -382,7 +382,7 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 			_ = sess.Close()
 		}
 	})
-	answer, err := s.negotiate(ctx, pc, offer)
+	answer, err := s.negotiate(ctx, pc, offer, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -401,9 +401,16 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 	return sess, answer, nil
 }
 
-func (s *SFU) negotiate(ctx context.Context, pc *webrtc.PeerConnection, offer string) (string, error) {
+// negotiate answers offer; prepare, when set, runs between the offer and
+// the answer (codec preferences).
+func (s *SFU) negotiate(ctx context.Context, pc *webrtc.PeerConnection, offer string, prepare func() error) (string, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadOffer, err)
+	}
+	if prepare != nil {
+		if err := prepare(); err != nil {
+			return "", err
+		}
 	}
 	return answerAndGather(ctx, pc)
 }
