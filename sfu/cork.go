@@ -86,7 +86,10 @@ func (k *cork) sendLocked() {
 	k.conn, k.buf, k.sizes = nil, k.buf[:0], k.sizes[:0]
 }
 
-// flush sends what is held and stops holding.
+// flush sends what is held and stops holding. The send happens under the
+// cork's lock, which only this viewer's writers share: it keeps a track's
+// datagrams in order when another track's writer holds them, and the send
+// is one non-blocking system call on a socket every writer shares anyway.
 func (k *cork) flush() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
