@@ -72,6 +72,7 @@ type allocTrack struct {
 	probeTo time.Time
 	clean   int       // ticks of the probe the path carried without congestion
 	proven  time.Time // until then a layer a clean probe proved is kept unless the path congests
+	calm    time.Time // until then the loss a failed probe caused does not move the track down
 }
 
 // allocator chooses the layers of one peer's video tracks.
@@ -243,6 +244,11 @@ func (a *allocator) choose(t *allocTrack, budget float64, health pathHealth, now
 		t.d.setLayer(cur)
 		return false
 	}
+	if fit < cur && now.Before(t.calm) && t.rate[cur] <= 2*budget {
+		// The loss is the failed probe's own: the layer fitted before it.
+		t.d.setLayer(cur)
+		return false
+	}
 	if fit < cur {
 		t.fits, t.downAt, t.probeTo, t.proven = 0, now, time.Time{}, time.Time{}
 		t.d.padOwed.Store(0)
@@ -283,7 +289,7 @@ func (a *allocator) choose(t *allocTrack, budget float64, health pathHealth, now
 		owed := float64(t.d.padOwed.Load())
 		switch {
 		case health == pathCongested:
-			t.probeTo, t.downAt, t.clean = time.Time{}, now, 0
+			t.probeTo, t.downAt, t.clean, t.calm = time.Time{}, now, 0, now.Add(probeGap)
 			t.d.padOwed.Store(0)
 			return false
 		case health == pathClear && owed < (t.rate[next]-t.rate[cur])*padAlpha/8:

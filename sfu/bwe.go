@@ -1,35 +1,26 @@
 package sfu
 
 import (
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
 // bweConfig sets up a viewer peer's bandwidth estimation: transport-wide
-// sequence numbers on what it is sent (the header extension of
-// draft-holmer-rmcat-transport-wide-cc-extensions), the viewer's feedback
-// read by pion's send-side GCC (delay- and loss-based), with no pacer: the
-// SFU forwards as packets arrive, and its allocator, not a pacer, keeps a
-// viewer within the estimate by choosing layers.
+// sequence numbers on what it is sent, which the SFU writes itself (the
+// viewer answers with transport-cc feedback), read by the viewer's
+// pathEstimator (pathest.go). No pacer: the SFU forwards as packets arrive,
+// and its allocator, not a pacer, keeps a viewer within the estimate by
+// choosing layers.
 type bweConfig struct {
 	start, min, max int // bits/s
-	// onEstimator receives the peer's estimator as the peer is made.
-	onEstimator func(estimator)
 }
 
-func (b *bweConfig) register(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
-	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(b.start), gcc.SendSideBWEMinBitrate(b.min),
-			gcc.SendSideBWEMaxBitrate(b.max), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
-	})
-	if err != nil {
-		return err
+func (b *bweConfig) register(m *webrtc.MediaEngine) error {
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, k); err != nil {
+			return err
+		}
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, k)
 	}
-	f.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { b.onEstimator(e) })
-	// The estimator reads the sequence number the header interceptor writes:
-	// on the way out it must come after it, so it is registered before.
-	reg.Add(f)
-	return webrtc.ConfigureTWCCHeaderExtensionSender(m, reg)
+	return nil
 }

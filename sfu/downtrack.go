@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -17,6 +18,7 @@ type binding struct {
 	clockRate uint32
 	playout   uint8 // the playout-delay extension's id; 0: not negotiated
 	redPT     uint8 // audio: RED's payload type when the viewer takes it (red.go)
+	twcc      uint8 // the transport-wide sequence number extension's id; 0: none
 }
 
 // downTrack is one subscriber's outgoing track. It implements webrtc.TrackLocal and
@@ -37,6 +39,9 @@ type downTrack struct {
 	// switching), and the one it would like (its allocator's choice). The
 	// feed's mutex orders writes of cur and target.
 	cur, target, want atomic.Int32
+	// path numbers the viewer's packets and estimates its path (pathest.go);
+	// nil for a tap. Set before the track is bound.
+	path *pathEstimator
 	// cork holds the track's packets to its viewer's address while more
 	// wait in its queue, to send them together (cork.go); nil for a tap.
 	cork atomic.Pointer[cork]
@@ -49,6 +54,7 @@ type downTrack struct {
 	hdr     rtp.Header
 	playout [3]byte    // the playout-delay extension's payload
 	vp8     *vp8Munger // renumbers VP8 pictures across switches; nil for other codecs
+	twccSeq [2]byte    // the transport-wide sequence number extension's payload
 }
 
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, queueLen int, stats *counters) *downTrack {
@@ -91,7 +97,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
 	b := &binding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(match.PayloadType), clockRate: match.ClockRate,
-		playout: extensionID(ctx.HeaderExtensions(), playoutDelayURI)}
+		playout: extensionID(ctx.HeaderExtensions(), playoutDelayURI), twcc: extensionID(ctx.HeaderExtensions(), sdp.TransportCCURI)}
 	for _, c := range ctx.CodecParameters() {
 		if d.kind == webrtc.RTPCodecTypeAudio && isRED(c.MimeType) {
 			b.redPT = uint8(c.PayloadType)
@@ -318,10 +324,21 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32) {
 			return
 		}
 	}
+	d.stamp(b, len(payload))
 	if n, err := b.w.WriteRTP(&d.hdr, payload); err == nil {
 		d.stats.packetsOut.Add(1)
 		d.stats.bytesOut.Add(uint64(n))
 	}
+}
+
+// stamp numbers the packet in d.hdr for transport-wide feedback.
+func (d *downTrack) stamp(b *binding, payload int) {
+	if b.twcc == 0 || d.path == nil {
+		return
+	}
+	seq := d.path.sent(payload+12, time.Now().UnixNano())
+	d.twccSeq = [2]byte{byte(seq >> 8), byte(seq)}
+	_ = d.hdr.SetExtension(b.twcc, d.twccSeq[:])
 }
 
 // padPayload is a padding-only packet's payload: 255 bytes of padding, the
@@ -357,6 +374,7 @@ func (d *downTrack) sendPadding(b *binding) {
 		seq, ts := d.m.pad()
 		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
 			Extensions: d.hdr.Extensions[:0]}
+		d.stamp(b, len(padPayload))
 		n, err := b.w.WriteRTP(&d.hdr, padPayload[:])
 		if err != nil {
 			return

@@ -20,8 +20,13 @@ import (
 // gone stale (the layer stopped), is not replayed: the track waits for a
 // keyframe as before.
 
-// maxGOPBytes caps a layer's kept GOP: 4 s of 4 Mbit/s.
-const maxGOPBytes = 2 << 20
+// maxGOPBytes and maxGOPPackets cap a layer's kept GOP (2.4 s of 2 Mbit/s,
+// sent in half a second): a replay must fit in what the NACK responder
+// keeps (1,024 packets), or a packet lost from it could not be sent again.
+const (
+	maxGOPBytes   = 600 << 10
+	maxGOPPackets = 512
+)
 
 // staleGOP: a GOP whose newest packet is older than this is not replayed.
 const staleGOP = 500 * time.Millisecond
@@ -45,7 +50,7 @@ func (g *gop) add(p *packet, now int64) {
 	} else if len(g.pkts) == 0 || g.full {
 		return // no keyframe yet, or over the cap
 	}
-	if g.bytes+len(p.payload) > maxGOPBytes {
+	if g.bytes+len(p.payload) > maxGOPBytes || len(g.pkts) >= maxGOPPackets {
 		g.resetLocked()
 		g.full = true
 		return

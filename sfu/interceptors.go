@@ -40,9 +40,9 @@ func registerPublisherInterceptors(m *webrtc.MediaEngine, reg *interceptor.Regis
 }
 
 // registerViewerInterceptors: a viewer's peer sends. It answers NACKs from
-// what it sent, sends sender reports (the viewer lines audio and video up
-// with them), numbers packets for transport-wide feedback and estimates
-// the path from it (bwe.go), and offers playout-delay.
+// what it sent and sends sender reports (the viewer lines audio and video
+// up with them); the SFU numbers packets for transport-wide feedback
+// itself and estimates the path from it (pathest.go); playout-delay.
 func registerViewerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry, bwe *bweConfig) error {
 	resp, err := nack.NewResponderInterceptor()
 	if err != nil {
@@ -56,10 +56,7 @@ func registerViewerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry
 	reg.Add(sr)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, k)
-	}
-	if err := bwe.register(m, reg); err != nil {
+	if err := bwe.register(m); err != nil {
 		return err
 	}
 	return registerViewerExtensions(m)

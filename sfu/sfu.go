@@ -305,14 +305,12 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 	if len(info.audio) > 0 && !offers(info.audio, webrtc.MimeTypeOpus) {
 		return nil, "", fmt.Errorf("%w: the room's audio is Opus and the player offered none", ErrNoCommonCodec)
 	}
-	var est estimator
-	pc, err := s.newPeer(mime, "", &bweConfig{start: s.cfg.StartBitrate, min: minBitrate, max: s.cfg.MaxBitrate,
-		onEstimator: func(e estimator) { est = e }})
+	pc, err := s.newPeer(mime, "", &bweConfig{start: s.cfg.StartBitrate, min: minBitrate, max: s.cfg.MaxBitrate})
 	if err != nil {
 		return nil, "", err
 	}
 	sess := &Session{ID: newSessionID(), Room: room, Role: RoleSubscriber, Identity: identity, pc: pc, etag: newETag(), done: make(chan struct{})}
-	sub := &subscriber{sess: sess, stats: &s.stats}
+	sub := &subscriber{sess: sess, stats: &s.stats, path: newPathEstimator(s.cfg.StartBitrate, minBitrate, s.cfg.MaxBitrate)}
 	vc, _ := capability(mime, fmtp)
 	ac, _ := capability(webrtc.MimeTypeOpus)
 	n := min(max(len(info.video), len(info.audio)), s.cfg.MaxPublishers)
@@ -330,8 +328,9 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 		sub.pairs = append(sub.pairs, p)
 	}
 	sub.alloc = sub.newAllocator()
-	if est != nil {
-		sub.alloc.setEstimator(est)
+	sub.alloc.setEstimator(sub.path)
+	for _, d := range sub.downTracks() {
+		d.path = sub.path
 	}
 	go sub.alloc.run()
 	sess.layers = sub.setLayer

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -14,6 +15,7 @@ type subscriber struct {
 	pairs []*pair
 	stats *counters
 	alloc *allocator
+	path  *pathEstimator
 }
 
 // startLayer is the layer a viewer's video starts on when its publisher
@@ -120,12 +122,14 @@ func (sub *subscriber) readRTCP(s *webrtc.RTPSender, d *downTrack) {
 			return
 		}
 		for _, p := range pkts {
-			switch p.(type) {
+			switch p := p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				sub.stats.keyframeReqs.Add(1)
 				d.requestKeyframe()
 			case *rtcp.TransportLayerNack:
 				sub.stats.nacks.Add(1)
+			case *rtcp.TransportLayerCC:
+				sub.path.feedback(p, time.Now())
 			}
 		}
 	}
