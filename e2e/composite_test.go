@@ -74,7 +74,7 @@ func TestCoHostsSideBySide(t *testing.T) {
 
 	_ = bob.Close()
 	left := time.Now()
-	eventually(t, 30*time.Second, "HLS to show the remaining co-host alone", func() bool {
+	eventually(t, 45*time.Second, "HLS to show the remaining co-host alone", func() bool {
 		time.Sleep(200 * time.Millisecond)
 		w, h := hlsPicture(t, n, "duet")
 		return w == 640 && h == 360

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,6 +19,11 @@ var loopback = net.IPv4(127, 0, 0, 1)
 // the odd one above it for RTCP (RFC 3550 §11), all bound at once and then
 // released for ffmpeg to bind. Another process may take one in between;
 // ffmpeg then fails to bind and the job starts it again on new ports.
+//
+// The ports come from below the kernel's ephemeral range (tapPorts): a port
+// the kernel handed a WebRTC peer a moment ago may still be sent SRTP by the
+// other side of that peer until its ICE gives up, and ffmpeg would read that
+// as a broken stream.
 func freePorts(n int) ([]*net.UDPAddr, error) {
 	var held []*net.UDPConn
 	defer func() {
@@ -24,17 +31,15 @@ func freePorts(n int) ([]*net.UDPAddr, error) {
 			_ = c.Close()
 		}
 	}()
+	lo, hi := tapPorts()
 	var out []*net.UDPAddr
 	for tries := 0; len(out) < n && tries < 200; tries++ {
-		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback})
+		p := lo + 2*rand.IntN((hi-lo)/2)
+		a, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback, Port: p})
 		if err != nil {
-			return nil, err
-		}
-		held = append(held, a)
-		p := a.LocalAddr().(*net.UDPAddr).Port
-		if p%2 != 0 || p+1 > 65535 {
 			continue
 		}
+		held = append(held, a)
 		b, err := net.ListenUDP("udp4", &net.UDPAddr{IP: loopback, Port: p + 1})
 		if err != nil {
 			continue
@@ -46,6 +51,22 @@ func freePorts(n int) ([]*net.UDPAddr, error) {
 		return nil, errors.New("egress: no free even UDP port pair on loopback")
 	}
 	return out, nil
+}
+
+// tapPorts is the even-aligned range taps use: below the kernel's ephemeral
+// ports (net.ipv4.ip_local_port_range, 32768 by default) and above the
+// well-known and commonly registered ones.
+func tapPorts() (lo, hi int) {
+	lo, hi = 20000, 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if first, err := strconv.Atoi(f[0]); err == nil && first > 12000 {
+				hi = first
+				lo = min(lo, first-10000)
+			}
+		}
+	}
+	return lo &^ 1, hi &^ 1
 }
 
 // waitBound waits, up to a second, until some process has bound UDP port
