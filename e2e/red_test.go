@@ -34,12 +34,17 @@ func loopbackAPI(t *testing.T) *webrtc.API {
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		t.Fatal(err)
 	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(loopbackSE()))
+}
+
+// loopbackSE keeps a pion peer's ICE on loopback, IPv4, without mDNS.
+func loopbackSE() webrtc.SettingEngine {
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+	return se
 }
 
 // exchange posts pc's offer to url and applies the answer, which it returns.
@@ -120,12 +125,7 @@ func TestOpusREDPassthrough(t *testing.T) {
 			m := &webrtc.MediaEngine{}
 			_ = m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111}, webrtc.RTPCodecTypeAudio)
 			_ = m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}, webrtc.RTPCodecTypeVideo)
-			var se webrtc.SettingEngine
-			se.SetIncludeLoopbackCandidate(true)
-			se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-			se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-			se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-			a = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se))
+			a = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(loopbackSE()))
 		}
 		pc, err := a.NewPeerConnection(webrtc.Configuration{})
 		if err != nil {
