@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,32 +54,15 @@ func TestPlayoutDelayIsNegotiated(t *testing.T) {
 		}
 		got <- nil
 	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
+	answer := exchange(t, pc, n.base+"/whep/pd")
+	if !strings.Contains(answer, uri) {
+		t.Fatalf("WHEP answer without playout-delay:\n%s", answer)
 	}
-	gather := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gather
-	resp, err := http.Post(n.base+"/whep/pd", "application/sdp", bytes.NewBufferString(pc.LocalDescription().SDP))
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != 201 || !strings.Contains(string(answer), uri) {
-		t.Fatalf("WHEP answer %d without playout-delay:\n%s", resp.StatusCode, answer)
-	}
-	for _, line := range strings.Split(string(answer), "\r\n") {
+	for _, line := range strings.Split(answer, "\r\n") {
 		if v, ok := strings.CutPrefix(line, "a=extmap:"); ok && strings.HasSuffix(v, " "+uri) {
 			id, _ := strconv.Atoi(strings.Fields(v)[0])
 			extID <- uint8(id)
 		}
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(answer)}); err != nil {
-		t.Fatal(err)
 	}
 	select {
 	case ext := <-got:

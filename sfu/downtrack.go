@@ -238,9 +238,9 @@ func (d *downTrack) send(p *packet) {
 	}
 	// Header extensions are dropped: their ids were negotiated with the publisher,
 	// not this subscriber; the interceptors add the subscriber's own (TWCC).
-	d.write(b, p, seq, ts)
+	d.write(b, p, seq, ts, now)
 	if p.hdr.Marker && video && d.padOwed.Load() > 0 {
-		d.sendPadding(b)
+		d.sendPadding(b, now)
 	}
 }
 
@@ -284,7 +284,7 @@ func (d *downTrack) replay(f *feed, p *packet, b *binding, now int64) bool {
 		if !ok {
 			continue
 		}
-		d.write(b, q, seq, base+frame)
+		d.write(b, q, seq, base+frame, now)
 	}
 	// The live stream goes on from the last replayed frame, whose packets
 	// (and any before them still queued) are not sent again.
@@ -302,7 +302,7 @@ const (
 )
 
 // write sends p as seq and ts of the track's stream.
-func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32) {
+func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32, now int64) {
 	d.hdr = rtp.Header{
 		Version: 2, Padding: p.hdr.Padding, Marker: p.hdr.Marker,
 		PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
@@ -324,7 +324,7 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32) {
 			return
 		}
 	}
-	d.stamp(b, len(payload))
+	d.stamp(b, len(payload), now)
 	if n, err := b.w.WriteRTP(&d.hdr, payload); err == nil {
 		d.stats.packetsOut.Add(1)
 		d.stats.bytesOut.Add(uint64(n))
@@ -332,11 +332,11 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32) {
 }
 
 // stamp numbers the packet in d.hdr for transport-wide feedback.
-func (d *downTrack) stamp(b *binding, payload int) {
+func (d *downTrack) stamp(b *binding, payload int, now int64) {
 	if b.twcc == 0 || d.path == nil {
 		return
 	}
-	seq := d.path.sent(payload+12, time.Now().UnixNano())
+	seq := d.path.sent(payload+12, now)
 	d.twccSeq = [2]byte{byte(seq >> 8), byte(seq)}
 	_ = d.hdr.SetExtension(b.twcc, d.twccSeq[:])
 }
@@ -366,7 +366,7 @@ func (d *downTrack) pad(bytes float64) {
 
 // sendPadding sends padding-only packets after the end of a frame (so no
 // frame is split by them) while the track owes some.
-func (d *downTrack) sendPadding(b *binding) {
+func (d *downTrack) sendPadding(b *binding, now int64) {
 	for range maxPadPerFrame {
 		if d.padOwed.Load() <= 0 {
 			return
@@ -374,7 +374,7 @@ func (d *downTrack) sendPadding(b *binding) {
 		seq, ts := d.m.pad()
 		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
 			Extensions: d.hdr.Extensions[:0]}
-		d.stamp(b, len(padPayload))
+		d.stamp(b, len(padPayload), now)
 		n, err := b.w.WriteRTP(&d.hdr, padPayload[:])
 		if err != nil {
 			return

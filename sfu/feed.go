@@ -81,9 +81,6 @@ func newFeed(kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability) *feed {
 	return f
 }
 
-// up is the upstream of layer 0: the track of a publisher without simulcast.
-func (f *feed) up() *upstream { return f.layers[0].up.Load() }
-
 // pick is the layer to give a track that wants layer want: the highest active
 // layer up to it, else the lowest active one, else (nothing arrived yet) want
 // within the layers the publisher announced.

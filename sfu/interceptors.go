@@ -28,8 +28,7 @@ func registerPublisherInterceptors(m *webrtc.MediaEngine, reg *interceptor.Regis
 		return err
 	}
 	reg.Add(rr)
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	registerNACKFeedback(m)
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		return err
 	}
@@ -54,10 +53,15 @@ func registerViewerInterceptors(m *webrtc.MediaEngine, reg *interceptor.Registry
 		return err
 	}
 	reg.Add(sr)
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	registerNACKFeedback(m)
 	if err := bwe.register(m); err != nil {
 		return err
 	}
 	return registerViewerExtensions(m)
+}
+
+// registerNACKFeedback offers NACK and PLI on video (RFC 4585).
+func registerNACKFeedback(m *webrtc.MediaEngine) {
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 }

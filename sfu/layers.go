@@ -70,10 +70,6 @@ func checkSimulcast(info offerInfo) error {
 	return nil
 }
 
-// LayerNames are the names a viewer may pin a layer by, lowest first, and
-// "auto" for the allocator's choice.
-var LayerNames = []string{"low", "mid", "high"}
-
 // ParseLayer reads a layer a viewer asks for: "low", "mid", "high" (or q, h,
 // f, or 0, 1, 2); "auto" or "" gives -1, the allocator's choice.
 func ParseLayer(s string) (int, error) {
