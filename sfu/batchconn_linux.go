@@ -37,15 +37,41 @@ func newBatchConn(c *net.UDPConn, k *corks, stats *counters) (*batchConn, error)
 
 // ReadFromAddrPort and WriteToAddrPort are what pion's ICE mux uses
 // (ice.AddrPortReaderWriter).
+// A viewer's address learns its socket from what arrives on it too, so the
+// wire can send as soon as ICE picks the address (cork.saw); the RTCP of a
+// viewer on the wire is handled here and not passed on (rtcpin.go).
 func (c *batchConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	return c.UDPConn.ReadFromUDPAddrPort(b)
+	for {
+		n, from, err := c.UDPConn.ReadFromUDPAddrPort(b)
+		if err != nil {
+			return n, from, err
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		if v, ok := c.corks.m.Load(from); ok {
+			k := v.(*cork)
+			k.saw(c)
+			if in := k.in.Load(); in != nil && in.take(b[:n]) {
+				continue
+			}
+		}
+		return n, from, err
+	}
 }
 
 func (c *batchConn) WriteToAddrPort(b []byte, dst netip.AddrPort) (int, error) {
-	if k, ok := c.corks.m.Load(dst); ok && k.(*cork).hold(c, b) {
-		return len(b), nil
+	if v, ok := c.corks.m.Load(dst); ok {
+		k := v.(*cork)
+		k.saw(c)
+		if k.hold(c, b) {
+			return len(b), nil
+		}
 	}
 	return c.UDPConn.WriteToUDPAddrPort(b, dst)
+}
+
+// sendOne sends one datagram.
+func (c *batchConn) sendOne(dst netip.AddrPort, b []byte) {
+	_, _ = c.UDPConn.WriteToUDPAddrPort(b, dst)
 }
 
 // WriteTo keeps net.PacketConn's path through the cork too.
@@ -57,8 +83,9 @@ func (c *batchConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 }
 
 // sendBatch sends the datagrams held in buf (sizes in order): runs of equal
-// size (the last of a run may be shorter) in one segmented sendmsg each.
-func (c *batchConn) sendBatch(dst netip.AddrPort, buf []byte, sizes []int) {
+// size (the last of a run may be shorter) in one segmented sendmsg each,
+// made in s (its sender's own, so sending allocates nothing).
+func (c *batchConn) sendBatch(s *segmenter, dst netip.AddrPort, buf []byte, sizes []int) {
 	off := 0
 	for i := 0; i < len(sizes); {
 		j, n := i+1, sizes[i]
@@ -67,7 +94,7 @@ func (c *batchConn) sendBatch(dst netip.AddrPort, buf []byte, sizes []int) {
 			j++
 		}
 		if j-i > 1 && c.gso.Load() {
-			if err := c.sendSegments(dst, buf[off:off+n], sizes[i]); err == nil {
+			if err := c.sendSegments(s, dst, buf[off:off+n], sizes[i]); err == nil {
 				c.stats.batches.Add(1)
 				off += n
 				i = j
@@ -85,29 +112,70 @@ func (c *batchConn) sendBatch(dst netip.AddrPort, buf []byte, sizes []int) {
 
 // sendSegments sends b to dst as datagrams of size bytes (the last one
 // shorter), cut by the kernel (UDP_SEGMENT).
-func (c *batchConn) sendSegments(dst netip.AddrPort, b []byte, size int) error {
-	var oob [unix.SizeofCmsghdr + 8]byte
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-	h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
-	h.SetLen(unix.CmsgLen(2))
-	binary.NativeEndian.PutUint16(oob[unix.CmsgLen(0):], uint16(size))
-	sa := sockaddr(dst)
-	var sendErr error
-	err := c.raw.Write(func(fd uintptr) bool {
-		_, sendErr = unix.SendmsgN(int(fd), b, oob[:unix.CmsgSpace(2)], sa, 0)
-		return !errors.Is(sendErr, unix.EAGAIN)
-	})
-	if err != nil {
+func (c *batchConn) sendSegments(s *segmenter, dst netip.AddrPort, b []byte, size int) error {
+	s.prepare(dst, b, size)
+	if err := c.raw.Write(s.fn); err != nil {
 		return err
 	}
-	return sendErr
+	return s.err
 }
 
-func sockaddr(a netip.AddrPort) unix.Sockaddr {
-	if a.Addr().Is4() || a.Addr().Is4In6() {
-		return &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().Unmap().As4()}
+// segmenter is one sender's segmented sendmsg: the message, its address,
+// its control data and the function the socket calls with its descriptor,
+// all made once, so a send allocates nothing. One sender uses it at a time.
+type segmenter struct {
+	msg  unix.Msghdr
+	iov  unix.Iovec
+	name unix.RawSockaddrInet6 // room for either family
+	oob  [unix.SizeofCmsghdr + 8]byte
+	err  error
+	fn   func(fd uintptr) bool
+}
+
+// prepare sets the message up to send b to dst in segments of size bytes.
+func (s *segmenter) prepare(dst netip.AddrPort, b []byte, size int) {
+	s.name = unix.RawSockaddrInet6{}
+	if a := dst.Addr(); a.Is4() || a.Is4In6() {
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&s.name))
+		sa.Family = unix.AF_INET
+		sa.Addr = a.Unmap().As4()
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], dst.Port())
+		s.msg.Namelen = unix.SizeofSockaddrInet4
+	} else {
+		s.name.Family = unix.AF_INET6
+		s.name.Addr = a.As16()
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&s.name.Port))[:], dst.Port())
+		s.msg.Namelen = unix.SizeofSockaddrInet6
 	}
-	return &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
+	s.msg.Name = (*byte)(unsafe.Pointer(&s.name))
+	s.iov.Base = &b[0]
+	s.iov.SetLen(len(b))
+	s.msg.Iov = &s.iov
+	s.msg.SetIovlen(1)
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&s.oob[0]))
+	h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	binary.NativeEndian.PutUint16(s.oob[unix.CmsgLen(0):], uint16(size))
+	s.msg.Control = &s.oob[0]
+	s.msg.SetControllen(unix.CmsgSpace(2))
+	if s.fn == nil {
+		s.fn = s.send
+	}
+}
+
+// send is what the socket calls (through fn, made once: a method value
+// passed on each call would be made each time); false asks it to wait
+// until it can write.
+func (s *segmenter) send(fd uintptr) bool {
+	_, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.msg)), 0)
+	if e == unix.EAGAIN {
+		return false
+	}
+	s.err = nil
+	if e != 0 {
+		s.err = e
+	}
+	return true
 }
 
 // newUDPMux opens the shared ICE port on every IPv4 address of the

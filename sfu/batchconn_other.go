@@ -13,3 +13,7 @@ func newUDPMux(port int, loopbackOnly bool, _ *corks, _ *counters) (*ice.MultiUD
 	}
 	return ice.NewMultiUDPMuxFromPort(port, opts...)
 }
+
+// segmenter is Linux's segmented send (batchconn_linux.go); nothing is
+// ever sent in segments here.
+type segmenter struct{}

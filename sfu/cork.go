@@ -3,6 +3,7 @@ package sfu
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // Sending a viewer's packets together.
@@ -26,13 +27,18 @@ const maxBatch = 32
 type corks struct{ m sync.Map } // netip.AddrPort → *cork
 
 // cork holds the packets written to one viewer address while it is corked.
+// It also knows which of the SFU's sockets reaches the address: the one
+// pion's ICE last wrote to it through (the wire sends there too, wire.go).
 type cork struct {
 	dst    netip.AddrPort
+	via    atomic.Pointer[batchSender]
+	in     atomic.Pointer[rtcpIn] // the RTCP of a viewer on the wire (rtcpin.go)
 	mu     sync.Mutex
 	active bool
 	conn   batchSender // the socket that took the first held packet
 	buf    []byte      // the held datagrams, back to back
 	sizes  []int
+	seg    segmenter
 }
 
 // get returns the cork of dst, making it once.
@@ -40,7 +46,7 @@ func (c *corks) get(dst netip.AddrPort) *cork {
 	if k, ok := c.m.Load(dst); ok {
 		return k.(*cork)
 	}
-	k, _ := c.m.LoadOrStore(dst, &cork{dst: dst, buf: make([]byte, 0, maxBatch*maxPacket)})
+	k, _ := c.m.LoadOrStore(dst, &cork{dst: dst})
 	return k.(*cork)
 }
 
@@ -60,8 +66,11 @@ func (k *cork) begin() {
 func (k *cork) hold(c batchSender, b []byte) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if !k.active || len(b) > cap(k.buf) {
+	if !k.active || len(b) > maxPacket {
 		return false
+	}
+	if k.buf == nil {
+		k.buf = make([]byte, 0, maxBatch*maxPacket)
 	}
 	if len(k.sizes) >= maxBatch || len(k.buf)+len(b) > cap(k.buf) || k.conn != nil && k.conn != c {
 		k.sendLocked()
@@ -81,7 +90,7 @@ func (k *cork) send() {
 
 func (k *cork) sendLocked() {
 	if k.conn != nil && len(k.sizes) > 0 {
-		k.conn.sendBatch(k.dst, k.buf, k.sizes)
+		k.conn.sendBatch(&k.seg, k.dst, k.buf, k.sizes)
 	}
 	k.conn, k.buf, k.sizes = nil, k.buf[:0], k.sizes[:0]
 }
@@ -97,7 +106,24 @@ func (k *cork) flush() {
 	k.sendLocked()
 }
 
-// batchSender sends held datagrams (batchconn_linux.go).
+// saw records that c wrote to the cork's address.
+func (k *cork) saw(c batchSender) {
+	if v := k.via.Load(); v == nil || *v != c {
+		k.via.Store(&c)
+	}
+}
+
+// sender is the socket that reaches the cork's address; nil before pion
+// wrote to it.
+func (k *cork) sender() batchSender {
+	if v := k.via.Load(); v != nil {
+		return *v
+	}
+	return nil
+}
+
+// batchSender sends datagrams to viewers (batchconn_linux.go).
 type batchSender interface {
-	sendBatch(dst netip.AddrPort, buf []byte, sizes []int)
+	sendBatch(s *segmenter, dst netip.AddrPort, buf []byte, sizes []int)
+	sendOne(dst netip.AddrPort, b []byte)
 }

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,10 @@ type binding struct {
 	playout   uint8 // the playout-delay extension's id; 0: not negotiated
 	redPT     uint8 // audio: RED's payload type when the viewer takes it (red.go)
 	twcc      uint8 // the transport-wide sequence number extension's id; 0: none
+	// RTX (RFC 4588): the retransmission stream's SSRC and payload type;
+	// 0 when the viewer did not negotiate it
+	rtxSSRC uint32
+	rtxPT   uint8
 }
 
 // downTrack is one subscriber's outgoing track. It implements webrtc.TrackLocal and
@@ -28,7 +33,8 @@ type downTrack struct {
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecCapability
 
-	q     chan *packet
+	q     chan *frame
+	nacks chan []uint16 // sequence numbers a viewer on the wire asks for again
 	done  chan struct{}
 	out   atomic.Pointer[binding]
 	feed  atomic.Pointer[feed]
@@ -45,6 +51,9 @@ type downTrack struct {
 	// cork holds the track's packets to its viewer's address while more
 	// wait in its queue, to send them together (cork.go); nil for a tap.
 	cork atomic.Pointer[cork]
+	// onWire is the track's own write path once its viewer is connected
+	// (wire.go); nil on pion's (a tap, a viewer whose keys were not caught).
+	onWire atomic.Pointer[wire]
 	// padOwed is how many bytes of padding the track still sends, after
 	// the frames it forwards, while its allocator probes.
 	padOwed atomic.Int64
@@ -55,12 +64,20 @@ type downTrack struct {
 	playout [3]byte    // the playout-delay extension's payload
 	vp8     *vp8Munger // renumbers VP8 pictures across switches; nil for other codecs
 	twccSeq [2]byte    // the transport-wide sequence number extension's payload
+	wire    *wire      // onWire, as loaded for the frames being sent
+	rtxSeq  uint16     // the RTX stream's next sequence number
+	rtx     []byte     // an RTX payload being made
+	// the repair budget's bytes and when it was last filled (mayRepair)
+	repairTokens float64
+	repairAt     int64
+	live         bool  // ready, as loaded for the frames being sent
+	corked       *cork // the cork held while pion's path sends a batch
 }
 
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, queueLen int, stats *counters) *downTrack {
 	d := &downTrack{
 		id: id, streamID: streamID, kind: kind, codec: codec,
-		q: make(chan *packet, queueLen), done: make(chan struct{}), stats: stats,
+		q: make(chan *frame, queueLen), nacks: make(chan []uint16, 16), done: make(chan struct{}), stats: stats,
 	}
 	d.m.clockRate = codec.ClockRate
 	if strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8) {
@@ -98,9 +115,13 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	}
 	b := &binding{w: ctx.WriteStream(), ssrc: uint32(ctx.SSRC()), pt: uint8(match.PayloadType), clockRate: match.ClockRate,
 		playout: extensionID(ctx.HeaderExtensions(), playoutDelayURI), twcc: extensionID(ctx.HeaderExtensions(), sdp.TransportCCURI)}
+	apt := fmt.Sprintf("apt=%d", match.PayloadType)
 	for _, c := range ctx.CodecParameters() {
 		if d.kind == webrtc.RTPCodecTypeAudio && isRED(c.MimeType) {
 			b.redPT = uint8(c.PayloadType)
+		}
+		if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && c.SDPFmtpLine == apt && ctx.SSRCRetransmission() != 0 {
+			b.rtxSSRC, b.rtxPT = uint32(ctx.SSRCRetransmission()), uint8(c.PayloadType)
 		}
 	}
 	d.out.Store(b)
@@ -141,12 +162,27 @@ func (d *downTrack) setLayer(l int32) {
 	}
 }
 
-func (d *downTrack) enqueue(p *packet) bool {
+func (d *downTrack) enqueue(fr *frame) bool {
 	select {
-	case d.q <- p:
+	case d.q <- fr:
 		return true
 	default:
-		d.stats.dropped.Add(1)
+		d.stats.dropped.Add(uint64(len(fr.pkts)))
+		return false
+	}
+}
+
+// nack asks the track to send these packets again (a viewer on the wire:
+// pion's NACK responder answers the others); false when it is busy with
+// earlier requests.
+func (d *downTrack) nack(seqs []uint16) bool {
+	if d.onWire.Load() == nil {
+		return false
+	}
+	select {
+	case d.nacks <- seqs:
+		return true
+	default:
 		return false
 	}
 }
@@ -163,28 +199,21 @@ func (d *downTrack) close() {
 func (d *downTrack) run() {
 	for {
 		select {
-		case p := <-d.q:
-			k := d.cork.Load()
-			if k == nil || len(d.q) == 0 {
-				d.send(p)
-				p.release()
-				continue
+		case fr := <-d.q:
+			d.begin(len(fr.pkts) > 1 || len(d.q) > 0)
+			n := d.sendFrame(fr)
+			// Frames that queued up meanwhile go out in the same batch.
+			for n < maxBatch && len(d.q) > 0 {
+				n += d.sendFrame(<-d.q)
 			}
-			// More wait: send them in one go.
-			k.begin()
-			d.send(p)
-			p.release()
-			for n := 1; n < maxBatch && len(d.q) > 0; n++ {
-				p = <-d.q
-				d.send(p)
-				p.release()
-			}
-			k.flush()
+			d.flush()
+		case seqs := <-d.nacks:
+			d.resend(seqs)
 		case <-d.done:
 			for {
 				select {
-				case p := <-d.q:
-					p.release()
+				case fr := <-d.q:
+					fr.release()
 				default:
 					return
 				}
@@ -193,10 +222,138 @@ func (d *downTrack) run() {
 	}
 }
 
+// resend answers a viewer's NACK on the wire. With RTX (RFC 4588) each lost
+// packet goes again as a packet of the retransmission stream: its own
+// sequence number (the viewer's SRTP would refuse the same index twice, and
+// its jitter buffer tells repairs from media by it) and its own
+// transport-wide number (the path estimate counts it), the original
+// sequence number in front of the payload. Without RTX the packet goes again
+// as it was sealed.
+func (d *downTrack) resend(seqs []uint16) {
+	w, b := d.onWire.Load(), d.out.Load()
+	if w == nil || b == nil {
+		return
+	}
+	now, n := time.Now().UnixNano(), 0
+	defer func() {
+		w.flush()
+		d.stats.retransmits.Add(uint64(n))
+	}()
+	for _, seq := range seqs {
+		s, ok := w.find(seq)
+		if !ok || !s.due(now) {
+			continue
+		}
+		if !d.mayRepair(int(s.n), now) {
+			return
+		}
+		s.repaired(now)
+		if b.rtxSSRC == 0 {
+			if w.sendSealed(s) {
+				n++
+			}
+			continue
+		}
+		plain, ok := w.open(s, seq)
+		if !ok {
+			continue
+		}
+		var h rtp.Header
+		hl, err := h.Unmarshal(plain)
+		if err != nil {
+			continue
+		}
+		payload := plain[hl:]
+		if h.Padding && len(payload) > 0 && int(payload[len(payload)-1]) <= len(payload) {
+			payload = payload[:len(payload)-int(payload[len(payload)-1])]
+		}
+		d.rtx = append(append(d.rtx[:0], byte(seq>>8), byte(seq)), payload...)
+		d.hdr = rtp.Header{Version: 2, Marker: h.Marker, PayloadType: b.rtxPT, SequenceNumber: d.rtxSeq,
+			Timestamp: h.Timestamp, SSRC: b.rtxSSRC, Extensions: d.hdr.Extensions[:0]}
+		d.rtxSeq++
+		d.stamp(b, len(d.rtx), now)
+		if _, err := w.sealRepair(&d.hdr, d.rtx, now); err == nil {
+			n++
+		}
+	}
+}
+
+// repairShare is the part of a viewer's estimated path that repairs may
+// take, so a link that loses packets for want of room is not filled with
+// their repairs (a quarter held a viewer that had lost packets on a low
+// layer for seconds longer after its link cleared; half did not).
+const repairShare = 0.5
+
+// mayRepair takes size bytes from the track's repair budget (repairShare of
+// the path's estimate, in bursts of up to 100 ms of it); false when it is
+// spent.
+func (d *downTrack) mayRepair(size int, now int64) bool {
+	if d.path == nil {
+		return true
+	}
+	rate := float64(d.path.GetTargetBitrate()) * repairShare / 8 // bytes/s
+	if d.repairAt != 0 {
+		d.repairTokens = min(rate/10, d.repairTokens+float64(now-d.repairAt)/1e9*rate)
+	} else {
+		d.repairTokens = rate / 10
+	}
+	d.repairAt = now
+	if d.repairTokens < float64(size) {
+		return false
+	}
+	d.repairTokens -= float64(size)
+	return true
+}
+
+// begin starts a batch of packets to the viewer: on the wire they are sealed
+// into its ring until flush; on pion's path, when several are about to go,
+// its address is corked.
+func (d *downTrack) begin(several bool) {
+	// ready first: a track is put on the wire before it is made ready.
+	d.live = d.ready.Load()
+	d.wire = d.onWire.Load()
+	if d.wire == nil && several {
+		if d.corked = d.cork.Load(); d.corked != nil {
+			d.corked.begin()
+		}
+	}
+}
+
+// flush sends the batch begin started.
+func (d *downTrack) flush() {
+	if d.wire != nil {
+		d.wire.flush()
+	}
+	if d.corked != nil {
+		d.corked.flush()
+		d.corked = nil
+	}
+}
+
+// sendNow sends what the batch holds so far (the writer is about to wait).
+func (d *downTrack) sendNow() {
+	if d.wire != nil {
+		d.wire.flush()
+	}
+	if d.corked != nil {
+		d.corked.send()
+	}
+}
+
+// sendFrame sends fr's packets and lets go of it; it returns how many there were.
+func (d *downTrack) sendFrame(fr *frame) int {
+	for _, p := range fr.pkts {
+		d.send(p)
+	}
+	n := len(fr.pkts)
+	fr.release()
+	return n
+}
+
 func (d *downTrack) send(p *packet) {
 	b := d.out.Load()
 	f := d.feed.Load()
-	if b == nil || f == nil || !d.ready.Load() || !strings.EqualFold(f.codec.MimeType, d.codec.MimeType) {
+	if b == nil || f == nil || !d.live || !strings.EqualFold(f.codec.MimeType, d.codec.MimeType) {
 		return
 	}
 	now := time.Now().UnixNano()
@@ -271,9 +428,7 @@ func (d *downTrack) replay(f *feed, p *packet, b *binding, now int64) bool {
 		// Paced, so a GOP does not overflow the viewer's socket or the
 		// queue of a router on its way.
 		if ahead := time.Duration(float64(sent)*8/replayRate*1e9) - time.Since(began); ahead > replayBurst {
-			if k := d.cork.Load(); k != nil {
-				k.send() // what is held goes before the pause
-			}
+			d.sendNow() // what is held goes before the pause
 			time.Sleep(ahead)
 		}
 		sent += len(q.payload)
@@ -325,10 +480,18 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32, now int6
 		}
 	}
 	d.stamp(b, len(payload), now)
-	if n, err := b.w.WriteRTP(&d.hdr, payload); err == nil {
+	if n, err := d.emit(b, payload, now); err == nil {
 		d.stats.packetsOut.Add(1)
 		d.stats.bytesOut.Add(uint64(n))
 	}
+}
+
+// emit sends d.hdr and payload: sealed into the wire's batch, or through pion.
+func (d *downTrack) emit(b *binding, payload []byte, now int64) (int, error) {
+	if d.wire != nil {
+		return d.wire.seal(&d.hdr, payload, now)
+	}
+	return b.w.WriteRTP(&d.hdr, payload)
 }
 
 // stamp numbers the packet in d.hdr for transport-wide feedback.
@@ -375,7 +538,7 @@ func (d *downTrack) sendPadding(b *binding, now int64) {
 		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
 			Extensions: d.hdr.Extensions[:0]}
 		d.stamp(b, len(padPayload), now)
-		n, err := b.w.WriteRTP(&d.hdr, padPayload[:])
+		n, err := d.emit(b, padPayload[:], now)
 		if err != nil {
 			return
 		}

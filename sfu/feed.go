@@ -190,13 +190,22 @@ func (f *feed) requestKeyframe(l int32) {
 	}
 }
 
-// forward hands p to every subscriber of its layer without blocking; a full
-// queue drops the packet for that subscriber only.
+// forward hands p, a frame of its own, to every subscriber of its layer.
 func (f *feed) forward(p *packet) {
-	for _, d := range *f.layers[p.layer].subs.Load() {
-		p.refs.Add(1)
-		if !d.enqueue(p) {
-			p.release()
+	fr := getFrame()
+	p.refs.Add(1)
+	fr.pkts = append(fr.pkts, p)
+	f.forwardFrame(fr)
+	fr.release()
+}
+
+// forwardFrame hands fr to every subscriber of its layer without blocking; a
+// full queue drops the frame for that subscriber only.
+func (f *feed) forwardFrame(fr *frame) {
+	for _, d := range *f.layers[fr.pkts[0].layer].subs.Load() {
+		fr.refs.Add(1)
+		if !d.enqueue(fr) {
+			fr.release()
 		}
 	}
 }

@@ -96,11 +96,17 @@ func (p *publisher) layerOf(rid string) int {
 }
 
 // read is the ingest hot path: one pooled packet per RTP packet, shared by all
-// subscribers.
+// subscribers; video goes out a frame at a time (frame.go).
 func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l, levelID uint8, redPT int) {
 	video := f.kind == webrtc.RTPCodecTypeVideo
 	ly := &f.layers[l]
 	isKey := keyframe.Detector(remote.Codec().MimeType)
+	var frames framer
+	defer func() {
+		if frames.fr != nil {
+			frames.fr.release()
+		}
+	}()
 	for {
 		pkt := getPacket()
 		n, _, err := remote.Read(pkt.buf[:])
@@ -136,8 +142,12 @@ func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l, le
 				f.level(e[0])
 			}
 		}
-		f.forward(pkt)
-		pkt.release()
+		if video {
+			frames.add(f, pkt)
+		} else {
+			f.forward(pkt)
+			pkt.release()
+		}
 	}
 }
 

@@ -190,8 +190,8 @@ func (s *SFU) Session(id string) (*Session, error) {
 	return nil, ErrSessionNotFound
 }
 
-func (s *SFU) newPeer(videoMime, videoFmtp string, bwe *bweConfig) (*webrtc.PeerConnection, error) {
-	api, err := newAPI(s.se, videoMime, videoFmtp, bwe)
+func (s *SFU) newPeer(se webrtc.SettingEngine, videoMime, videoFmtp string, bwe *bweConfig) (*webrtc.PeerConnection, error) {
+	api, err := newAPI(se, videoMime, videoFmtp, bwe)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 	if err != nil {
 		return nil, "", err
 	}
-	pc, err := s.newPeer(mime, fmtp, nil)
+	pc, err := s.newPeer(s.se, mime, fmtp, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -305,7 +305,12 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 	if len(info.audio) > 0 && !offers(info.audio, webrtc.MimeTypeOpus) {
 		return nil, "", fmt.Errorf("%w: the room's audio is Opus and the player offered none", ErrNoCommonCodec)
 	}
-	pc, err := s.newPeer(mime, "", &bweConfig{start: s.cfg.StartBitrate, min: minBitrate, max: s.cfg.MaxBitrate})
+	// The viewer's SRTP keys are caught from its handshake for the wire (wire.go).
+	se, keys := s.se, &keyCatcher{}
+	if err := keys.install(&se); err != nil {
+		return nil, "", err
+	}
+	pc, err := s.newPeer(se, mime, "", &bweConfig{start: s.cfg.StartBitrate, min: minBitrate, max: s.cfg.MaxBitrate})
 	if err != nil {
 		return nil, "", err
 	}
@@ -350,6 +355,9 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 		for _, d := range sub.downTracks() {
 			d.cork.Store(k)
 		}
+		if in := sub.in.Load(); in != nil {
+			k.in.Store(in)
+		}
 	})
 	sess.cleanup = func() {
 		s.untrack(sess)
@@ -376,6 +384,9 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 		s.log.Debug("subscriber state", "room", room, "session", sess.ID, "state", st.String())
 		switch st {
 		case webrtc.PeerConnectionStateConnected:
+			if err := sub.goOnWire(keys); err != nil {
+				s.log.Debug("viewer stays on pion's write path", "room", room, "session", sess.ID, "reason", err)
+			}
 			sub.connected()
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			_ = sess.Close()

@@ -14,6 +14,8 @@ type counters struct {
 	switches             atomic.Uint64 // simulcast layer switches made
 	replays              atomic.Uint64 // viewers started from a kept GOP
 	batches              atomic.Uint64 // segmented sends (several packets in one system call)
+	retransmits          atomic.Uint64 // packets sent again on the wire for viewers' NACKs
+	onWire               atomic.Int64  // viewers' tracks on the SFU's own write path now
 }
 
 // Stats is a snapshot of the media plane for metrics and tests.
@@ -25,6 +27,8 @@ type Stats struct {
 	KeyframeRequests               uint64
 	PaddingBytes, LayerSwitches    uint64
 	GOPReplays, Batches            uint64
+	Retransmits                    uint64
+	TracksOnWire                   int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -34,5 +38,7 @@ func (c *counters) snapshot() Stats {
 		Dropped: c.dropped.Load(), PLIs: c.plis.Load(), NACKs: c.nacks.Load(),
 		KeyframeRequests: c.keyframeReqs.Load(),
 		PaddingBytes:     c.padding.Load(), LayerSwitches: c.switches.Load(),
+		GOPReplays: c.replays.Load(), Batches: c.batches.Load(),
+		Retransmits: c.retransmits.Load(), TracksOnWire: c.onWire.Load(),
 	}
 }

@@ -1,7 +1,10 @@
 package sfu
 
 import (
+	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -16,6 +19,7 @@ type subscriber struct {
 	stats *counters
 	alloc *allocator
 	path  *pathEstimator
+	in    atomic.Pointer[rtcpIn] // its RTCP, once on the wire
 }
 
 // startLayer is the layer a viewer's video starts on when its publisher
@@ -99,6 +103,59 @@ func (sub *subscriber) downTracks() []*downTrack {
 	return out
 }
 
+// goOnWire moves the viewer's tracks to the SFU's own write path (wire.go),
+// before they send anything, when its handshake gave the keys and nothing
+// else stands in the way; otherwise they stay on pion's.
+func (sub *subscriber) goOnWire(keys *keyCatcher) error {
+	r := sub.sess.pc.RemoteDescription()
+	if r == nil {
+		return errors.New("no remote description")
+	}
+	// A viewer that offers cryptex (RFC 9335) gets its header extensions
+	// encrypted, as pion would (it refuses an offer that mixes).
+	cryptex := strings.Contains(r.SDP, "a=cryptex")
+	k, err := keys.keys()
+	if err != nil {
+		return err
+	}
+	type planned struct {
+		d *downTrack
+		w *wire
+	}
+	var plan []planned
+	for _, d := range sub.downTracks() {
+		b := d.out.Load()
+		if b == nil {
+			return errors.New("a track is not bound")
+		}
+		ctx, err := k.context(cryptex)
+		if err != nil {
+			return err
+		}
+		own, err := k.context(cryptex)
+		if err != nil {
+			return err
+		}
+		plan = append(plan, planned{d, newWire(ctx, own, &d.cork, b.ssrc, b.clockRate, d.kind == webrtc.RTPCodecTypeAudio, sub.stats)})
+	}
+	open, err := k.remoteContext()
+	if err != nil {
+		return err
+	}
+	for _, p := range plan {
+		p.d.onWire.Store(p.w)
+		sub.stats.onWire.Add(1)
+	}
+	in := newRTCPIn(open, func(pkts []rtcp.Packet) { sub.handleRTCP(pkts, nil) })
+	sub.in.Store(in)
+	for _, d := range sub.downTracks() {
+		if k := d.cork.Load(); k != nil {
+			k.in.Store(in)
+		}
+	}
+	return nil
+}
+
 // connected lets the downstream tracks send and asks for the keyframes they wait on.
 func (sub *subscriber) connected() {
 	for _, d := range sub.downTracks() {
@@ -110,27 +167,64 @@ func (sub *subscriber) connected() {
 func (sub *subscriber) close() {
 	for _, d := range sub.downTracks() {
 		d.close()
+		if d.onWire.Swap(nil) != nil {
+			sub.stats.onWire.Add(-1)
+		}
 	}
 }
 
-// readRTCP relays a viewer's keyframe requests upstream and counts its NACKs
-// (pion's NACK responder answers those from its packet cache).
+// readRTCP reads what pion passes on of a viewer's RTCP for d: all of it on
+// pion's path, what did not open with the viewer's key on the wire.
 func (sub *subscriber) readRTCP(s *webrtc.RTPSender, d *downTrack) {
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
 			return
 		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				sub.stats.keyframeReqs.Add(1)
-				d.requestKeyframe()
-			case *rtcp.TransportLayerNack:
-				sub.stats.nacks.Add(1)
-			case *rtcp.TransportLayerCC:
-				sub.path.feedback(p, time.Now())
+		sub.handleRTCP(pkts, d)
+	}
+}
+
+// handleRTCP relays a viewer's keyframe requests upstream, hands its NACKs
+// to a track on the wire (pion's NACK responder answers those of a track on
+// pion's path from its packet cache) and its transport-wide feedback to the
+// path estimator. d is the track the packets are about; nil: look each one
+// up by its media SSRC.
+func (sub *subscriber) handleRTCP(pkts []rtcp.Packet, d *downTrack) {
+	track := func(ssrc uint32) *downTrack {
+		if d != nil {
+			return d
+		}
+		for _, t := range sub.downTracks() {
+			if b := t.out.Load(); b != nil && b.ssrc == ssrc {
+				return t
 			}
+		}
+		return nil
+	}
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.PictureLossIndication:
+			sub.stats.keyframeReqs.Add(1)
+			if t := track(p.MediaSSRC); t != nil {
+				t.requestKeyframe()
+			}
+		case *rtcp.FullIntraRequest:
+			sub.stats.keyframeReqs.Add(1)
+			if t := track(p.MediaSSRC); t != nil {
+				t.requestKeyframe()
+			}
+		case *rtcp.TransportLayerNack:
+			sub.stats.nacks.Add(1)
+			if t := track(p.MediaSSRC); t != nil && t.onWire.Load() != nil {
+				var seqs []uint16
+				for _, n := range p.Nacks {
+					seqs = append(seqs, n.PacketList()...)
+				}
+				t.nack(seqs)
+			}
+		case *rtcp.TransportLayerCC:
+			sub.path.feedback(p, time.Now())
 		}
 	}
 }

@@ -32,6 +32,8 @@ func newMediaCollector(m MediaPlane) *mediaCollector {
 		"switches":    d("layer_switches_total", "Simulcast layer switches made for viewers."),
 		"replays":     d("gop_replays_total", "Viewers started from a kept GOP (instant start)."),
 		"batches":     d("rtp_batches_total", "Segmented sends: several packets to one viewer in one system call."),
+		"resent":      d("retransmits_total", "Packets sent again for viewers' NACKs from the SFU's own write path."),
+		"onwire":      d("tracks_on_wire", "Viewers' tracks sent on the SFU's own write path (the rest go through pion)."),
 	}}
 }
 
@@ -62,6 +64,8 @@ func (m *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	c("switches", s.LayerSwitches)
 	c("replays", s.GOPReplays)
 	c("batches", s.Batches)
+	c("resent", s.Retransmits)
+	g("onwire", float64(s.TracksOnWire))
 }
 
 // Fanout is the node's chat fan-out, for metrics.

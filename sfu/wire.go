@@ -1,0 +1,287 @@
+package sfu
+
+import (
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+)
+
+// The SFU's own write path to a viewer.
+//
+// Through pion every packet to every viewer passed the interceptor chain (the
+// NACK responder copied it, the sender-report interceptor counted it), the
+// SRTP session's lock and buffers, the ICE connection and the mux, then a
+// sendto of its own. A viewer's track on the wire instead seals its packets
+// with its own SRTP context (keys from the viewer's DTLS handshake,
+// srtpkeys.go) straight into a ring buffer, and sends a frame's packets, once
+// sealed, from the ring in one segmented sendmsg (batchconn_linux.go) to the
+// address and through the socket pion's ICE uses for the viewer. The ring is
+// also the NACK history: a lost packet is sent again from it (downTrack.resend).
+// Sender reports, which a viewer needs to line audio up with video, are
+// made and sealed here from what was sent. pion keeps ICE and DTLS; the
+// viewer's RTCP is read on the wire too (rtcpin.go). A viewer whose
+// handshake did not give the keys stays on pion's path.
+
+// ringSize is each track's ring of sealed packets: the batch being sent and
+// the history NACKs are answered from (about 1 s of 2 Mbit/s video).
+const (
+	ringSize      = 256 << 10
+	audioRingSize = 32 << 10
+)
+
+// ringSlots indexes the latest sealed packets by sequence number.
+const ringSlots = 1024
+
+// maxSealed is the most a sealed packet takes: a whole packet, the SFU's
+// header extensions and the longest SRTP tag.
+const maxSealed = maxPacket + 64
+
+// reportEvery is how often a track sends a sender report (RFC 3550 §6.2
+// leaves it to the sender; browsers' is about 1 s). The first goes with the
+// first packet, so a viewer can line audio up with video from the start.
+const reportEvery = time.Second
+
+// wire sends one viewer's track over the SFU's own path. It is owned by the
+// track's writer goroutine.
+type wire struct {
+	srtp  *srtp.Context
+	own   *srtp.Context         // the same keys, to read a sealed packet back (RTX)
+	to    *atomic.Pointer[cork] // the viewer's address, and the socket that reaches it (ICE may change it)
+	ssrc  uint32
+	clock uint32
+	stats *counters
+
+	ring  []byte
+	lap   uint32
+	head  int // where the next packet is sealed
+	start int // the first byte not yet sent
+	sizes []int
+	seg   segmenter
+	slots [ringSlots]sealed
+	// parsed is where SRTP reads the header back (it takes marshalled packets)
+	parsed rtp.Header
+	plain  []byte // a packet read back from the ring
+	// the latest media sequence number sealed, for the rollover counter of
+	// a packet read back
+	lastSeq uint16
+
+	// what sender reports tell: packets and payload bytes sent, the RTP
+	// time of the latest packet and when it went out
+	packets, octets uint32
+	lastTS          uint32
+	lastAt          int64
+	nextReport      int64
+}
+
+// sealed is where a sealed packet lies in the ring.
+type sealed struct {
+	seq  uint16
+	lap  uint32
+	off  int32
+	n    int32
+	used bool
+	// repairs: how often it was sent again, the last time at repairedAt
+	repairs    uint8
+	repairedAt int64
+}
+
+// A lost packet is sent again at most maxRepairs times, repairGap apart: a
+// viewer whose link drops the repairs too asks again every NACK interval,
+// and answering each ask would flood the link that lost them.
+const (
+	maxRepairs = 3
+	repairGap  = 100 * time.Millisecond
+)
+
+var errSealGrew = errors.New("sfu: SRTP sealed a packet outside the ring")
+
+func newWire(ctx, own *srtp.Context, to *atomic.Pointer[cork], ssrc, clock uint32, audio bool, stats *counters) *wire {
+	size := ringSize
+	if audio {
+		size = audioRingSize
+	}
+	return &wire{srtp: ctx, own: own, to: to, ssrc: ssrc, clock: clock, stats: stats,
+		ring: make([]byte, size), sizes: make([]int, 0, maxBatch), plain: make([]byte, 0, maxSealed)}
+}
+
+// seal encrypts a media packet, hdr and payload, into the ring, to go out
+// with the next flush; it returns the packet's size on the wire.
+func (w *wire) seal(hdr *rtp.Header, payload []byte, now int64) (int, error) {
+	return w.sealAt(hdr, payload, now, true)
+}
+
+// sealRepair seals a packet that repairs the stream (RTX): it is neither
+// kept for NACKs nor counted in sender reports.
+func (w *wire) sealRepair(hdr *rtp.Header, payload []byte, now int64) (int, error) {
+	return w.sealAt(hdr, payload, now, false)
+}
+
+func (w *wire) sealAt(hdr *rtp.Header, payload []byte, now int64, media bool) (int, error) {
+	if w.head+maxSealed > len(w.ring) {
+		w.flush()
+		w.head, w.start = 0, 0
+		w.lap++
+	}
+	if len(w.sizes) == cap(w.sizes) {
+		w.flush()
+	}
+	buf := w.ring[w.head:]
+	n, err := hdr.MarshalTo(buf)
+	if err != nil {
+		return 0, err
+	}
+	n += copy(buf[n:], payload)
+	out, err := w.srtp.EncryptRTP(buf[:n:maxSealed], buf[:n], &w.parsed)
+	if err != nil {
+		return 0, err
+	}
+	if len(out) == 0 || &out[0] != &buf[0] {
+		return 0, errSealGrew
+	}
+	if media {
+		w.slots[hdr.SequenceNumber%ringSlots] = sealed{seq: hdr.SequenceNumber, lap: w.lap, off: int32(w.head), n: int32(len(out)), used: true}
+	}
+	w.head += len(out)
+	w.sizes = append(w.sizes, len(out))
+	if media {
+		w.packets++
+		w.octets += uint32(len(payload))
+		w.lastTS, w.lastAt, w.lastSeq = hdr.Timestamp, now, hdr.SequenceNumber
+		if now >= w.nextReport {
+			w.report(now)
+		}
+	}
+	return len(out), nil
+}
+
+// flush sends what was sealed since the last flush.
+func (w *wire) flush() {
+	if len(w.sizes) == 0 {
+		return
+	}
+	if k := w.to.Load(); k != nil {
+		if c := k.sender(); c != nil {
+			c.sendBatch(&w.seg, k.dst, w.ring[w.start:w.head], w.sizes)
+		}
+	}
+	w.start = w.head
+	w.sizes = w.sizes[:0]
+}
+
+// resend sends the packets with these sequence numbers again, as they were
+// sealed, when the ring still holds them and they are due a repair (see
+// maxRepairs); it returns how many it sent.
+func (w *wire) resend(seqs []uint16, now int64) int {
+	n := 0
+	for _, seq := range seqs {
+		if s := w.repair(seq, now); s != nil && w.sendSealed(s) {
+			n++
+		}
+	}
+	return n
+}
+
+// sendSealed sends s again as it was sealed, after what waits to go.
+func (w *wire) sendSealed(s *sealed) bool {
+	w.flush()
+	k := w.to.Load()
+	if k == nil {
+		return false
+	}
+	c := k.sender()
+	if c == nil {
+		return false
+	}
+	c.sendOne(k.dst, w.ring[s.off:s.off+s.n])
+	return true
+}
+
+// find is where the media packet seq lies in the ring, if it still does.
+func (w *wire) find(seq uint16) (*sealed, bool) {
+	s := &w.slots[seq%ringSlots]
+	return s, s.used && s.seq == seq && w.intact(*s)
+}
+
+// repair is where packet seq lies, when the ring still holds it and it is
+// due to be sent again now (counted as sent); nil otherwise.
+func (w *wire) repair(seq uint16, now int64) *sealed {
+	s, ok := w.find(seq)
+	if !ok || !s.due(now) {
+		return nil
+	}
+	s.repaired(now)
+	return s
+}
+
+// due: s may be sent again now.
+func (s *sealed) due(now int64) bool {
+	return s.repairs < maxRepairs && (s.repairs == 0 || now-s.repairedAt >= int64(repairGap))
+}
+
+func (s *sealed) repaired(now int64) {
+	s.repairs++
+	s.repairedAt = now
+}
+
+// reopen reads media packet seq back from the ring, when it still holds it:
+// the packet as it was before sealing, valid until the next reopen.
+func (w *wire) reopen(seq uint16) ([]byte, bool) {
+	s, ok := w.find(seq)
+	if !ok || w.own == nil {
+		return nil, false
+	}
+	return w.open(s, seq)
+}
+
+// open reads the sealed packet s (sequence number seq) back.
+func (w *wire) open(s *sealed, seq uint16) ([]byte, bool) {
+	// Its rollover counter: the one now, or the one before if the sequence
+	// numbers wrapped since (the ring holds far fewer than 2^15 packets).
+	roc, _ := w.srtp.ROC(w.ssrc)
+	if seq > w.lastSeq && roc > 0 {
+		roc--
+	}
+	w.own.SetROC(w.ssrc, roc)
+	plain, err := w.own.DecryptRTP(w.plain[:0], w.ring[s.off:s.off+s.n], &w.parsed)
+	if err != nil {
+		return nil, false
+	}
+	w.plain = plain[:0]
+	return plain, true
+}
+
+// intact: the ring has not been written over s since it was sealed.
+func (w *wire) intact(s sealed) bool {
+	return s.lap == w.lap || s.lap+1 == w.lap && int(s.off) >= w.head
+}
+
+// report sends a sender report, sealed with the track's own context (pion
+// sends no RTCP for the track): the RTP time that corresponds to now, on
+// the track's clock, with what was sent so far.
+func (w *wire) report(now int64) {
+	w.nextReport = now + int64(reportEvery)
+	sr := rtcp.SenderReport{
+		SSRC:        w.ssrc,
+		NTPTime:     ntpTime(time.Unix(0, now)),
+		RTPTime:     w.lastTS + uint32(uint64(now-w.lastAt)*uint64(w.clock)/uint64(time.Second)),
+		PacketCount: w.packets,
+		OctetCount:  w.octets,
+	}
+	plain, err := sr.Marshal()
+	if err != nil {
+		return
+	}
+	sealed, err := w.srtp.EncryptRTCP(nil, plain, nil)
+	if err != nil {
+		return
+	}
+	if k := w.to.Load(); k != nil {
+		if c := k.sender(); c != nil {
+			c.sendOne(k.dst, sealed)
+		}
+	}
+}
