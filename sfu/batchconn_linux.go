@@ -15,6 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// wireSupported: viewers go on the SFU's own write path here (wire.go).
+const wireSupported = true
+
 // batchConn is one of the SFU's UDP sockets: what pion's ICE mux reads and
 // writes, holding writes to corked addresses.
 type batchConn struct {
@@ -32,6 +35,7 @@ func newBatchConn(c *net.UDPConn, k *corks, stats *counters) (*batchConn, error)
 	}
 	b := &batchConn{UDPConn: c, raw: raw, corks: k, stats: stats}
 	b.gso.Store(true)
+	k.sources.Store(c.LocalAddr().(*net.UDPAddr).AddrPort(), batchSender(b))
 	return b, nil
 }
 

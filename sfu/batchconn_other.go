@@ -17,3 +17,7 @@ func newUDPMux(port int, loopbackOnly bool, _ *corks, _ *counters) (*ice.MultiUD
 // segmenter is Linux's segmented send (batchconn_linux.go); nothing is
 // ever sent in segments here.
 type segmenter struct{}
+
+// wireSupported: viewers go on the SFU's own write path (wire.go) only
+// where its sockets send in segments and know which reaches a viewer.
+const wireSupported = false

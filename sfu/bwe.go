@@ -22,5 +22,7 @@ func (b *bweConfig) register(m *webrtc.MediaEngine) error {
 		}
 		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, k)
 	}
+	// A player without transport-cc may send its own estimate (rtcpfallback.go).
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBGoogREMB}, webrtc.RTPCodecTypeVideo)
 	return nil
 }

@@ -32,7 +32,8 @@ type Config struct {
 	RepublishGrace time.Duration `yaml:"republish_grace"`
 	// PLIThrottle is the minimum gap between keyframe requests sent upstream per track.
 	PLIThrottle time.Duration `yaml:"pli_throttle"`
-	// QueueLen is each subscriber track's outbound queue, in packets.
+	// QueueLen is each subscriber track's outbound queue, in frames (an
+	// audio packet is a frame): what a viewer that stalls may fall behind.
 	QueueLen int `yaml:"queue_len"`
 	// StartBitrate is a viewer's bandwidth estimate before its feedback
 	// says more, bits per second; MaxBitrate bounds it.
@@ -50,7 +51,7 @@ func DefaultConfig() Config {
 		MaxPublishers:   4,
 		RepublishGrace:  10 * time.Second,
 		PLIThrottle:     500 * time.Millisecond,
-		QueueLen:        512,
+		QueueLen:        128,
 		StartBitrate:    1_000_000,
 		MaxBitrate:      20_000_000,
 		PlayoutDelayMax: 500 * time.Millisecond,

@@ -24,14 +24,20 @@ const maxBatch = 32
 
 // corks are the viewer addresses whose packets are being held, shared by the
 // SFU's sockets.
-type corks struct{ m sync.Map } // netip.AddrPort → *cork
+type corks struct {
+	m       sync.Map // netip.AddrPort → *cork
+	sources sync.Map // the SFU's sockets by local address: netip.AddrPort → batchSender
+}
 
 // cork holds the packets written to one viewer address while it is corked.
-// It also knows which of the SFU's sockets reaches the address: the one
-// pion's ICE last wrote to it through (the wire sends there too, wire.go).
+// It also knows which of the SFU's sockets reaches the address (the wire
+// sends there, wire.go): the one of the pair ICE selected when its local
+// address is one of the sockets', else the one the address was last seen
+// on.
 type cork struct {
 	dst    netip.AddrPort
 	via    atomic.Pointer[batchSender]
+	pinned atomic.Bool            // via is the selected pair's socket
 	in     atomic.Pointer[rtcpIn] // the RTCP of a viewer on the wire (rtcpin.go)
 	mu     sync.Mutex
 	active bool
@@ -106,10 +112,23 @@ func (k *cork) flush() {
 	k.sendLocked()
 }
 
-// saw records that c wrote to the cork's address.
+// saw records that c sent to or received from the cork's address.
 func (k *cork) saw(c batchSender) {
+	if k.pinned.Load() {
+		return
+	}
 	if v := k.via.Load(); v == nil || *v != c {
 		k.via.Store(&c)
+	}
+}
+
+// pin makes the socket with local address local the one that reaches the
+// cork's address, when it is one of the SFU's.
+func (k *cork) pin(c *corks, local netip.AddrPort) {
+	if v, ok := c.sources.Load(local); ok {
+		s := v.(batchSender)
+		k.via.Store(&s)
+		k.pinned.Store(true)
 	}
 }
 

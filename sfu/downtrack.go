@@ -239,9 +239,13 @@ func (d *downTrack) resend(seqs []uint16) {
 		w.flush()
 		d.stats.retransmits.Add(uint64(n))
 	}()
+	gap := int64(repairGap)
+	if d.path != nil {
+		gap = gapFor(d.path.RTT())
+	}
 	for _, seq := range seqs {
 		s, ok := w.find(seq)
-		if !ok || !s.due(now) {
+		if !ok || !s.due(now, gap) {
 			continue
 		}
 		if !d.mayRepair(int(s.n), now) {
@@ -264,9 +268,7 @@ func (d *downTrack) resend(seqs []uint16) {
 			continue
 		}
 		payload := plain[hl:]
-		if h.Padding && len(payload) > 0 && int(payload[len(payload)-1]) <= len(payload) {
-			payload = payload[:len(payload)-int(payload[len(payload)-1])]
-		}
+		payload = payload[:len(payload)-padding(&h, payload)]
 		d.rtx = append(append(d.rtx[:0], byte(seq>>8), byte(seq)), payload...)
 		d.hdr = rtp.Header{Version: 2, Marker: h.Marker, PayloadType: b.rtxPT, SequenceNumber: d.rtxSeq,
 			Timestamp: h.Timestamp, SSRC: b.rtxSSRC, Extensions: d.hdr.Extensions[:0]}

@@ -8,8 +8,10 @@ import (
 // frame is what a viewer's writer is handed at once: the packets of one video
 // frame as they arrived (one audio packet is a frame of its own). A writer
 // wakes once per frame rather than per packet and sends the frame's packets
-// to its viewer together; the frame is whole only when its last packet is
-// here, so holding the first ones back until then costs the viewer nothing.
+// to its viewer together. A frame is whole, for the viewer's decoder, only
+// when its last packet is there, so holding the first ones back until then
+// delays the frame by nothing more than its last packet's own hold-up; a
+// frame whose marker is lost waits for the next frame's first packet.
 type frame struct {
 	pkts []*packet // one layer's, in arrival order; the frame holds a reference to each
 	refs atomic.Int32

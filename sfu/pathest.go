@@ -76,6 +76,12 @@ type pathEstimator struct {
 	ackBytes  int64
 	ackFrom   int64
 	ackedRate float64
+
+	// For a viewer that sends no transport-cc feedback: the latest one
+	// (zero: never), and the fallback's inputs (rtcpfallback.go).
+	lastTWCC time.Time
+	rrLossAt time.Time
+	rtt      time.Duration // smoothed, from receiver reports; 0: unknown
 }
 
 func newPathEstimator(start, min, max int) *pathEstimator {
@@ -96,6 +102,7 @@ func (e *pathEstimator) sent(size int, now int64) uint16 {
 func (e *pathEstimator) feedback(fb *rtcp.TransportLayerCC, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.lastTWCC = now
 	arrival := int64(fb.ReferenceTime) * 64 * int64(time.Millisecond)
 	seq := fb.BaseSequenceNumber
 	deltas := fb.RecvDeltas
@@ -262,5 +269,5 @@ func (e *pathEstimator) GetTargetBitrate() int {
 func (e *pathEstimator) GetStats() map[string]any {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return map[string]any{"averageLoss": e.loss, "usage": e.usage}
+	return map[string]any{"averageLoss": e.loss, "usage": e.usage, "rtt": e.rtt}
 }

@@ -352,6 +352,9 @@ func (s *SFU) Subscribe(ctx context.Context, room, identity, offer string) (*Ses
 			s.corks.drop(*old)
 		}
 		k := s.corks.get(a)
+		if ip, err := netip.ParseAddr(p.Local.Address); err == nil {
+			k.pin(&s.corks, netip.AddrPortFrom(ip.Unmap(), p.Local.Port))
+		}
 		for _, d := range sub.downTracks() {
 			d.cork.Store(k)
 		}

@@ -109,7 +109,10 @@ func (k *keyCatcher) keys() (srtpKeys, error) {
 	}
 	cfg := srtp.Config{Profile: k.profile}
 	ex := exporter{master: k.master, clientRandom: k.clientRandom, serverRandom: k.serverRandom, hash: suiteHash(k.suite)}
-	if err := cfg.ExtractSessionKeysFromDTLS(ex, false); err != nil {
+	err := cfg.ExtractSessionKeysFromDTLS(ex, false)
+	clear(k.master) // what is derived is all that is needed
+	k.master = nil
+	if err != nil {
 		return srtpKeys{}, fmt.Errorf("sfu: SRTP keys: %w", err)
 	}
 	return srtpKeys{profile: k.profile, key: cfg.Keys.LocalMasterKey, salt: cfg.Keys.LocalMasterSalt,
@@ -125,10 +128,14 @@ func (s srtpKeys) context(cryptex bool) (*srtp.Context, error) {
 	return srtp.CreateContext(s.key, s.salt, s.profile)
 }
 
-// remoteContext makes an SRTP context that opens the viewer's packets.
+// remoteContext makes an SRTP context that opens the viewer's RTCP,
+// refusing replays as pion's session does.
 func (s srtpKeys) remoteContext() (*srtp.Context, error) {
-	return srtp.CreateContext(s.remoteKey, s.remoteSalt, s.profile)
+	return srtp.CreateContext(s.remoteKey, s.remoteSalt, s.profile, srtp.SRTCPReplayProtection(srtcpReplayWindow))
 }
+
+// srtcpReplayWindow is pion's default for sessions.
+const srtcpReplayWindow = 64
 
 // exporter is RFC 5705's keying material exporter over a TLS 1.2 PRF.
 type exporter struct {

@@ -20,6 +20,11 @@ type subscriber struct {
 	alloc *allocator
 	path  *pathEstimator
 	in    atomic.Pointer[rtcpIn] // its RTCP, once on the wire
+	// wired: goOnWire ran. A viewer goes on the wire once, before its tracks
+	// send anything: new SRTP contexts for keys already used would reuse
+	// their indexes (and AES-GCM nonces), and a track pion has sent on has
+	// its state in pion.
+	wired atomic.Bool
 }
 
 // startLayer is the layer a viewer's video starts on when its publisher
@@ -103,10 +108,17 @@ func (sub *subscriber) downTracks() []*downTrack {
 	return out
 }
 
-// goOnWire moves the viewer's tracks to the SFU's own write path (wire.go),
-// before they send anything, when its handshake gave the keys and nothing
-// else stands in the way; otherwise they stay on pion's.
+// goOnWire moves the viewer's tracks to the SFU's own write path (wire.go)
+// on its first connection, when its handshake gave the keys and nothing
+// else stands in the way; otherwise they stay on pion's. Later calls (a
+// reconnection, an ICE restart) change nothing.
 func (sub *subscriber) goOnWire(keys *keyCatcher) error {
+	if !sub.wired.CompareAndSwap(false, true) {
+		return nil
+	}
+	if !wireSupported {
+		return errors.New("this platform has no segmented sends")
+	}
 	r := sub.sess.pc.RemoteDescription()
 	if r == nil {
 		return errors.New("no remote description")
@@ -117,6 +129,9 @@ func (sub *subscriber) goOnWire(keys *keyCatcher) error {
 	k, err := keys.keys()
 	if err != nil {
 		return err
+	}
+	if k := sub.downTracks()[0].cork.Load(); k == nil || k.sender() == nil {
+		return errors.New("no socket known to reach the viewer yet")
 	}
 	type planned struct {
 		d *downTrack
@@ -187,8 +202,8 @@ func (sub *subscriber) readRTCP(s *webrtc.RTPSender, d *downTrack) {
 
 // handleRTCP relays a viewer's keyframe requests upstream, hands its NACKs
 // to a track on the wire (pion's NACK responder answers those of a track on
-// pion's path from its packet cache) and its transport-wide feedback to the
-// path estimator. d is the track the packets are about; nil: look each one
+// pion's path from its packet cache) and its transport-wide feedback, REMB
+// and receiver reports to the path estimator (rtcpfallback.go). d is the track the packets are about; nil: look each one
 // up by its media SSRC.
 func (sub *subscriber) handleRTCP(pkts []rtcp.Packet, d *downTrack) {
 	track := func(ssrc uint32) *downTrack {
@@ -211,20 +226,55 @@ func (sub *subscriber) handleRTCP(pkts []rtcp.Packet, d *downTrack) {
 			}
 		case *rtcp.FullIntraRequest:
 			sub.stats.keyframeReqs.Add(1)
-			if t := track(p.MediaSSRC); t != nil {
-				t.requestKeyframe()
+			// RFC 5104 §4.3.1: the SSRCs asked for are in the entries.
+			for _, ssrc := range p.DestinationSSRC() {
+				if t := track(ssrc); t != nil {
+					t.requestKeyframe()
+					break
+				}
 			}
 		case *rtcp.TransportLayerNack:
 			sub.stats.nacks.Add(1)
-			if t := track(p.MediaSSRC); t != nil && t.onWire.Load() != nil {
-				var seqs []uint16
-				for _, n := range p.Nacks {
-					seqs = append(seqs, n.PacketList()...)
-				}
-				t.nack(seqs)
+			if t := track(p.MediaSSRC); t != nil && t.onWire.Load() != nil && len(t.nacks) < cap(t.nacks) {
+				t.nack(nackedSeqs(p))
 			}
 		case *rtcp.TransportLayerCC:
 			sub.path.feedback(p, time.Now())
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			sub.path.remb(float64(p.Bitrate), time.Now())
+		case *rtcp.ReceiverReport:
+			now := time.Now()
+			for _, r := range p.Reports {
+				t := track(r.SSRC)
+				if t == nil || t.onWire.Load() == nil {
+					continue // pion's sender reports: their times are not known here
+				}
+				if rtt, ok := rttOf(r, now); ok {
+					sub.path.roundTrip(rtt)
+				}
+				if t.kind == webrtc.RTPCodecTypeVideo {
+					sub.path.reportedLoss(r.FractionLost, now)
+				}
+			}
 		}
 	}
+}
+
+// maxNacked bounds the sequence numbers one NACK packet asks for: a report
+// can pack thousands, and the ring holds fewer than that anyway.
+const maxNacked = 256
+
+// nackedSeqs lists the sequence numbers a NACK asks for, at most maxNacked.
+func nackedSeqs(p *rtcp.TransportLayerNack) []uint16 {
+	seqs := make([]uint16, 0, min(len(p.Nacks)*17, maxNacked))
+	for _, n := range p.Nacks {
+		n.Range(func(seq uint16) bool {
+			seqs = append(seqs, seq)
+			return len(seqs) < maxNacked
+		})
+		if len(seqs) >= maxNacked {
+			break
+		}
+	}
+	return seqs
 }

@@ -89,13 +89,24 @@ type sealed struct {
 	repairedAt int64
 }
 
-// A lost packet is sent again at most maxRepairs times, repairGap apart: a
-// viewer whose link drops the repairs too asks again every NACK interval,
-// and answering each ask would flood the link that lost them.
+// A lost packet is sent again at most maxRepairs times, a round trip apart
+// (repairGap while the round trip is unknown): a viewer whose link drops
+// the repairs too asks again every NACK interval, and answering each ask
+// would flood the link that lost them.
 const (
-	maxRepairs = 3
-	repairGap  = 100 * time.Millisecond
+	maxRepairs   = 3
+	repairGap    = 100 * time.Millisecond
+	minRepairGap = 20 * time.Millisecond
 )
+
+// gapFor is how long a repair waits for the one before it, given the
+// path's round trip (0: unknown).
+func gapFor(rtt time.Duration) int64 {
+	if rtt <= 0 {
+		return int64(repairGap)
+	}
+	return int64(min(max(rtt+10*time.Millisecond, minRepairGap), time.Second))
+}
 
 var errSealGrew = errors.New("sfu: SRTP sealed a packet outside the ring")
 
@@ -149,7 +160,7 @@ func (w *wire) sealAt(hdr *rtp.Header, payload []byte, now int64, media bool) (i
 	w.sizes = append(w.sizes, len(out))
 	if media {
 		w.packets++
-		w.octets += uint32(len(payload))
+		w.octets += uint32(len(payload) - padding(hdr, payload))
 		w.lastTS, w.lastAt, w.lastSeq = hdr.Timestamp, now, hdr.SequenceNumber
 		if now >= w.nextReport {
 			w.report(now)
@@ -178,7 +189,7 @@ func (w *wire) flush() {
 func (w *wire) resend(seqs []uint16, now int64) int {
 	n := 0
 	for _, seq := range seqs {
-		if s := w.repair(seq, now); s != nil && w.sendSealed(s) {
+		if s := w.repair(seq, now, int64(repairGap)); s != nil && w.sendSealed(s) {
 			n++
 		}
 	}
@@ -207,19 +218,20 @@ func (w *wire) find(seq uint16) (*sealed, bool) {
 }
 
 // repair is where packet seq lies, when the ring still holds it and it is
-// due to be sent again now (counted as sent); nil otherwise.
-func (w *wire) repair(seq uint16, now int64) *sealed {
+// due to be sent again now, gap after its last repair (counted as sent);
+// nil otherwise.
+func (w *wire) repair(seq uint16, now, gap int64) *sealed {
 	s, ok := w.find(seq)
-	if !ok || !s.due(now) {
+	if !ok || !s.due(now, gap) {
 		return nil
 	}
 	s.repaired(now)
 	return s
 }
 
-// due: s may be sent again now.
-func (s *sealed) due(now int64) bool {
-	return s.repairs < maxRepairs && (s.repairs == 0 || now-s.repairedAt >= int64(repairGap))
+// due: s may be sent again now, gap after its last repair.
+func (s *sealed) due(now, gap int64) bool {
+	return s.repairs < maxRepairs && (s.repairs == 0 || now-s.repairedAt >= gap)
 }
 
 func (s *sealed) repaired(now int64) {
@@ -254,9 +266,11 @@ func (w *wire) open(s *sealed, seq uint16) ([]byte, bool) {
 	return plain, true
 }
 
-// intact: the ring has not been written over s since it was sealed.
+// intact: the ring has not been written over s since it was sealed. The
+// maxSealed bytes from head on count as written: a seal that failed may
+// have left bytes there.
 func (w *wire) intact(s sealed) bool {
-	return s.lap == w.lap || s.lap+1 == w.lap && int(s.off) >= w.head
+	return s.lap == w.lap || s.lap+1 == w.lap && int(s.off) >= w.head+maxSealed
 }
 
 // report sends a sender report, sealed with the track's own context (pion
@@ -284,4 +298,12 @@ func (w *wire) report(now int64) {
 			c.sendOne(k.dst, sealed)
 		}
 	}
+}
+
+// padding is how many of payload's bytes are padding (RFC 3550 §5.1).
+func padding(hdr *rtp.Header, payload []byte) int {
+	if !hdr.Padding || len(payload) == 0 || int(payload[len(payload)-1]) > len(payload) {
+		return 0
+	}
+	return int(payload[len(payload)-1])
 }
