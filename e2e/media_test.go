@@ -60,6 +60,10 @@ func TestPublishToThreeViewers(t *testing.T) {
 		if vt.Frames < 140 || vt.Missing != 0 || at.Missing != 0 {
 			t.Errorf("viewer %d: video %d frames, %d missing; audio %d missing", i, vt.Frames, vt.Missing, at.Missing)
 		}
+		// About one a second per track, sealed by the SFU's own write path.
+		if vt.SenderReports < 4 || at.SenderReports < 4 {
+			t.Errorf("viewer %d: %d video and %d audio sender reports in 5.5 s", i, vt.SenderReports, at.SenderReports)
+		}
 		if !strings.EqualFold(vt.Codec, "video/vp8") || !strings.EqualFold(at.Codec, "audio/opus") {
 			t.Errorf("viewer %d codecs %s %s", i, vt.Codec, at.Codec)
 		}

@@ -38,6 +38,8 @@ type TrackStats struct {
 	// Packets and Bytes too, but in no layer.
 	PaddingPackets uint64
 	PaddingBytes   uint64
+	// SenderReports counts the RTCP sender reports received for the track.
+	SenderReports uint64
 
 	// Times since Watch started (before the POST); zero when not yet seen.
 	FirstPacket   time.Duration

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -126,7 +127,7 @@ func Watch(ctx context.Context, o Options, slots int) (*Viewer, error) {
 }
 
 // onTrack starts reading a track that the server sends.
-func (v *Viewer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (v *Viewer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	codec := remote.Codec().MimeType
 	t := newTrackState(remote.Kind(), codec, v.start)
 	t.st = TrackStats{
@@ -142,6 +143,26 @@ func (v *Viewer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	v.wg.Add(1)
 	v.mu.Unlock()
 	go v.read(remote, t)
+	go readReports(recv, t)
+}
+
+// readReports reads the server's RTCP for a track: sender reports pass the
+// interceptors only when read (without them this viewer's receiver reports
+// say no sender report was seen, and the server learns no round trip).
+func readReports(recv *webrtc.RTPReceiver, t *trackState) {
+	for {
+		pkts, _, err := recv.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if _, ok := p.(*rtcp.SenderReport); ok {
+				t.mu.Lock()
+				t.st.SenderReports++
+				t.mu.Unlock()
+			}
+		}
+	}
 }
 
 // read accounts for the track's packets until it ends. It reuses one buffer
