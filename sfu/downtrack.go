@@ -33,13 +33,13 @@ type downTrack struct {
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecCapability
 
-	q     chan *frame
-	nacks chan []uint16 // sequence numbers a viewer on the wire asks for again
-	done  chan struct{}
-	out   atomic.Pointer[binding]
-	feed  atomic.Pointer[feed]
-	ready atomic.Bool // the subscriber's transport is up; writes before it are lost
-	stats *counters
+	q      chan *frame
+	nacks  chan []uint16 // sequence numbers a viewer on the wire asks for again
+	closed atomic.Bool
+	out    atomic.Pointer[binding]
+	feed   atomic.Pointer[feed]
+	ready  atomic.Bool // the subscriber's transport is up; writes before it are lost
+	stats  *counters
 	// The feed's layer the track is on (-1 before its first packet), the one
 	// it switches to at that layer's next keyframe (equal when not
 	// switching), and the one it would like (its allocator's choice). The
@@ -57,6 +57,7 @@ type downTrack struct {
 	// padOwed is how many bytes of padding the track still sends, after
 	// the frames it forwards, while its allocator probes.
 	padOwed atomic.Int64
+	padRate atomic.Int64 // bytes/s of the probe under way
 
 	// owned by the run goroutine
 	m       munger
@@ -67,6 +68,7 @@ type downTrack struct {
 	wire    *wire      // onWire, as loaded for the frames being sent
 	rtxSeq  uint16     // the RTX stream's next sequence number
 	rtx     []byte     // an RTX payload being made
+	padAt   int64      // when padding last went out (unix ns)
 	// the repair budget's bytes and when it was last filled (mayRepair)
 	repairTokens float64
 	repairAt     int64
@@ -77,7 +79,7 @@ type downTrack struct {
 func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RTPCodecCapability, queueLen int, stats *counters) *downTrack {
 	d := &downTrack{
 		id: id, streamID: streamID, kind: kind, codec: codec,
-		q: make(chan *frame, queueLen), nacks: make(chan []uint16, 16), done: make(chan struct{}), stats: stats,
+		q: make(chan *frame, queueLen), nacks: make(chan []uint16, 16), stats: stats,
 	}
 	d.m.clockRate = codec.ClockRate
 	if strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8) {
@@ -181,6 +183,7 @@ func (d *downTrack) nack(seqs []uint16) bool {
 	}
 	select {
 	case d.nacks <- seqs:
+		d.wake()
 		return true
 	default:
 		return false
@@ -189,31 +192,46 @@ func (d *downTrack) nack(seqs []uint16) bool {
 
 // close stops the writer; packets still queued are released.
 func (d *downTrack) close() {
-	select {
-	case <-d.done:
-	default:
-		close(d.done)
+	if d.closed.CompareAndSwap(false, true) {
+		d.wake()
 	}
 }
 
+// wake has the writer look at its NACKs and whether it is closed: a nil
+// frame in its queue. When the queue is full the writer is busy, and looks
+// after the batch it is on.
+func (d *downTrack) wake() {
+	select {
+	case d.q <- nil:
+	default:
+	}
+}
+
+// run is the writer: one channel receive per wake-up (a select over several
+// channels costs more, once per frame per viewer).
 func (d *downTrack) run() {
 	for {
-		select {
-		case fr := <-d.q:
+		if fr := <-d.q; fr != nil {
 			d.begin(len(fr.pkts) > 1 || len(d.q) > 0)
 			n := d.sendFrame(fr)
 			// Frames that queued up meanwhile go out in the same batch.
 			for n < maxBatch && len(d.q) > 0 {
-				n += d.sendFrame(<-d.q)
+				if fr = <-d.q; fr != nil {
+					n += d.sendFrame(fr)
+				}
 			}
 			d.flush()
-		case seqs := <-d.nacks:
-			d.resend(seqs)
-		case <-d.done:
+		}
+		for len(d.nacks) > 0 {
+			d.resend(<-d.nacks)
+		}
+		if d.closed.Load() {
 			for {
 				select {
 				case fr := <-d.q:
-					fr.release()
+					if fr != nil {
+						fr.release()
+					}
 				default:
 					return
 				}
@@ -344,21 +362,22 @@ func (d *downTrack) sendNow() {
 
 // sendFrame sends fr's packets and lets go of it; it returns how many there were.
 func (d *downTrack) sendFrame(fr *frame) int {
+	// One clock reading for the frame: its packets leave together.
+	now := time.Now().UnixNano()
 	for _, p := range fr.pkts {
-		d.send(p)
+		d.send(p, now)
 	}
 	n := len(fr.pkts)
 	fr.release()
 	return n
 }
 
-func (d *downTrack) send(p *packet) {
+func (d *downTrack) send(p *packet, now int64) {
 	b := d.out.Load()
 	f := d.feed.Load()
 	if b == nil || f == nil || !d.live || !strings.EqualFold(f.codec.MimeType, d.codec.MimeType) {
 		return
 	}
-	now := time.Now().UnixNano()
 	video := d.kind == webrtc.RTPCodecTypeVideo
 	if l := int32(p.layer); l != d.cur.Load() {
 		// A layer it is switching to starts at a keyframe; any other is a
@@ -519,22 +538,37 @@ const maxPadPerFrame = 32
 // maxPadOwed caps a probe's backlog of padding, in bytes.
 const maxPadOwed = 1 << 20
 
-// pad adds bytes of padding for the track to send between frames.
+// padBurst bounds the padding sent after one frame to what the probe's rate
+// gives this long: a probe's padding is spread over the frames, not sent in
+// a burst after the first (a shaped link would drop that burst, and the
+// probe would seem to fail).
+const padBurst = 50 * time.Millisecond
+
+// pad adds bytes of padding for the track to send between frames, spread
+// over the allocator's next tick.
 func (d *downTrack) pad(bytes float64) {
 	if bytes <= 0 {
 		return
 	}
+	d.padRate.Store(int64(bytes / allocTick.Seconds()))
 	if v := d.padOwed.Add(int64(bytes)); v > maxPadOwed {
 		d.padOwed.Store(maxPadOwed)
 	}
 }
 
 // sendPadding sends padding-only packets after the end of a frame (so no
-// frame is split by them) while the track owes some.
+// frame is split by them) while the track owes some: what the probe's rate
+// gives since the last padding, up to padBurst of it, and at least a packet.
 func (d *downTrack) sendPadding(b *binding, now int64) {
+	since := min(now-d.padAt, int64(padBurst))
+	if d.padAt == 0 {
+		since = int64(padBurst)
+	}
+	allowance := max(d.padRate.Load()*since/int64(time.Second), int64(len(padPayload)))
+	sent := int64(0)
 	for range maxPadPerFrame {
-		if d.padOwed.Load() <= 0 {
-			return
+		if d.padOwed.Load() <= 0 || sent+int64(len(padPayload)) > allowance {
+			break
 		}
 		seq, ts := d.m.pad()
 		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
@@ -542,10 +576,14 @@ func (d *downTrack) sendPadding(b *binding, now int64) {
 		d.stamp(b, len(padPayload), now)
 		n, err := d.emit(b, padPayload[:], now)
 		if err != nil {
-			return
+			break
 		}
+		sent += int64(len(padPayload))
 		d.padOwed.Add(-int64(len(padPayload)))
 		d.stats.padding.Add(uint64(n))
+	}
+	if sent > 0 {
+		d.padAt = now
 	}
 }
 
