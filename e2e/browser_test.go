@@ -31,6 +31,11 @@ func TestBrowserStudioAndWatch(t *testing.T) {
 	if num(st, "firstFrameMs") <= 0 || st["codec"] != "VP8" || num(st, "width") <= 0 {
 		t.Errorf("viewer state %v: want firstFrameMs > 0, codec VP8, width > 0", st)
 	}
+	// Chromium's keys were caught from its handshake: its tracks are sent on
+	// the SFU's own write path, not pion's.
+	if on := n.app.SFU().Stats().TracksOnWire; on < 2 {
+		t.Errorf("%d tracks on the wire with a Chromium viewer, want its audio and video", on)
+	}
 
 	// Host A reloads the studio and goes live again with the same key: the viewer
 	// keeps its session and keeps decoding across the republish (continuous
