@@ -45,6 +45,9 @@ type downTrack struct {
 	// switching), and the one it would like (its allocator's choice). The
 	// feed's mutex orders writes of cur and target.
 	cur, target, want atomic.Int32
+	// limit is the highest layer the viewer may take (its pin or cap;
+	// dynacast.go asks the publisher for no more than viewers may take).
+	limit atomic.Int32
 	// path numbers the viewer's packets and estimates its path (pathest.go);
 	// nil for a tap. Set before the track is bound.
 	path *pathEstimator
@@ -87,6 +90,7 @@ func newDownTrack(id, streamID string, kind webrtc.RTPCodecType, codec webrtc.RT
 	}
 	d.cur.Store(-1)
 	d.want.Store(maxLayers - 1)
+	d.limit.Store(maxLayers - 1)
 	go d.run()
 	return d
 }

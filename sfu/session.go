@@ -49,6 +49,8 @@ type Session struct {
 	done    chan struct{}
 	cleanup func() // set by the owner before the session is visible
 	layers  func(i, pin, cap int) error
+	// onLayers is told which simulcast layers a publisher's viewers can take (dynacast.go)
+	onLayers atomic.Pointer[func(map[string]bool)]
 }
 
 // SetLayer chooses the simulcast layer of a viewer's i-th video (the i-th

@@ -262,6 +262,9 @@ func (s *SFU) Publish(ctx context.Context, room, identity, offer string) (*Sessi
 		return nil, "", err
 	}
 	close(p.ready)
+	if len(p.rids) > 1 {
+		go p.watchLayers()
+	}
 	if old != nil {
 		_ = old.sess.Close()
 	}

@@ -60,6 +60,11 @@ func (sub *subscriber) setLayer(i, pin, cap int) error {
 	}
 	t.pin.Store(int32(min(pin, maxLayers-1)))
 	t.cap.Store(int32(min(cap, maxLayers-1)))
+	limit := int32(min(cap, maxLayers-1))
+	if pin >= 0 {
+		limit = min(limit, int32(pin))
+	}
+	t.d.limit.Store(limit)
 	sub.alloc.kick()
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -70,6 +71,10 @@ func (r *resource) attachChannel(sess *sfu.Session, id room.ID, from *room.Sende
 		}
 		sink.release(last)
 		ch.OnMessage(func(data []byte) { postInbound(ctx, r.interaction, id, from, data, sink.inner) })
+		if sess.Role == sfu.RolePublisher {
+			// Which simulcast layers viewers can take now: the studio pauses the rest.
+			sess.OnLayers(func(active map[string]bool) { _ = ch.Send(layersEnvelope(id, active)) })
+		}
 		go func() {
 			<-sess.Done()
 			cancel()
@@ -91,4 +96,12 @@ func postInbound(ctx context.Context, ia Interaction, id room.ID, from *room.Sen
 	if err != nil {
 		_ = reply.WriteBatch(ctx, hub.NewBatch(errorEnvelope(id, err)))
 	}
+}
+
+// layersEnvelope tells a simulcast publisher which of its layers (by RID)
+// viewers can take now: {"type":"layers","body":{"active":{"q":true,...}}}.
+func layersEnvelope(id room.ID, active map[string]bool) []byte {
+	body, _ := json.Marshal(map[string]any{"active": active})
+	b, _ := json.Marshal(room.Envelope{V: 1, Type: "layers", Room: id, TS: time.Now().UnixMilli(), Body: body})
+	return b
 }

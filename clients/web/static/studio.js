@@ -28,6 +28,7 @@
 //   bitrateKbps   outgoing, audio + video
 //   width, height, fps, framesEncoded   of the outgoing video (its largest layer)
 //   simulcast     true while publishing in layers (three from 720p, two at 360p)
+//   pausedLayers  RIDs the server said no viewer can take now (paused here)
 //   layers        per sent encoding, lowest first: {rid, width, height, fps,
 //                 kbps, framesEncoded, active, qualityLimitationReason,
 //                 scalabilityMode}
@@ -158,6 +159,7 @@ const state = {
   framesEncoded: 0,
   simulcast: false,
   layers: [],
+  pausedLayers: [],
   codec: '',
   encoder: '',
   qualityLimitationReason: '',
@@ -378,6 +380,41 @@ function renderSimulcast(sending = 0) {
   setText(ui.simulcastNote, note);
 }
 
+/**
+ * A message of the server's on the room channel: 'layers' pauses the
+ * simulcast encodings no viewer can take now (no encoding, no upload) and
+ * resumes them when one can.
+ */
+function onServerMessage(data) {
+  let env;
+  try {
+    env = JSON.parse(data);
+  } catch {
+    return;
+  }
+  if (env && env.type === 'layers' && env.body && env.body.active) applyLayerDemand(env.body.active);
+}
+
+async function applyLayerDemand(active) {
+  if (!videoSender) return;
+  const params = videoSender.getParameters();
+  if (!params.encodings || params.encodings.length < 2) return;
+  let changed = false;
+  for (const e of params.encodings) {
+    if (e.rid && e.rid in active && e.active !== Boolean(active[e.rid])) {
+      e.active = Boolean(active[e.rid]);
+      changed = true;
+    }
+  }
+  if (!changed) return;
+  state.pausedLayers = params.encodings.filter((e) => !e.active).map((e) => e.rid);
+  try {
+    await videoSender.setParameters(params);
+  } catch (err) {
+    console.warn('studio: pause layers', err);
+  }
+}
+
 async function applyBitrate() {
   if (!videoSender) return;
   const res = RESOLUTIONS[ui.resolution.value] || RESOLUTIONS[720];
@@ -453,8 +490,11 @@ async function goLive() {
     if (audioTrack) {
       audioSender = pc.addTransceiver(audioTrack, { direction: 'sendonly', streams: [stream] }).sender;
     }
-    // The room's data channel rides on the WHIP session (created before the offer).
-    if (chat) chat.socket.attach(pc.createDataChannel('room', { ordered: true }));
+    // The room's data channel rides on the WHIP session (created before the offer);
+    // the server also says on it which simulcast layers viewers can take.
+    const dc = pc.createDataChannel('room', { ordered: true });
+    if (chat) chat.socket.attach(dc);
+    dc.addEventListener('message', (e) => onServerMessage(e.data));
     pc.addEventListener('connectionstatechange', () => onConnectionState(mine, gen));
     render();
 
@@ -520,6 +560,7 @@ function teardown() {
   state.encoder = state.qualityLimitationReason = state.codec = '';
   state.simulcast = false;
   state.layers = [];
+  state.pausedLayers = [];
   fillStats(ui.stats, {});
   renderLayers([]);
   renderSimulcast();
