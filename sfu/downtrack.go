@@ -265,15 +265,15 @@ func (d *downTrack) resend(seqs []uint16) {
 	if d.path != nil {
 		gap = gapFor(d.path.RTT())
 	}
+	budget := func(size int) bool { return d.mayRepair(size, now) }
 	for _, seq := range seqs {
-		s, ok := w.find(seq)
-		if !ok || !s.due(now, gap) {
-			continue
-		}
-		if !d.mayRepair(int(s.n), now) {
+		s, spent := w.repair(seq, now, gap, budget)
+		if spent {
 			return
 		}
-		s.repaired(now)
+		if s == nil {
+			continue
+		}
 		if b.rtxSSRC == 0 {
 			if w.sendSealed(s) {
 				n++

@@ -120,12 +120,7 @@ func (p *publisher) read(remote *webrtc.TrackRemote, f *feed, u *upstream, l, le
 			continue
 		}
 		pkt.payload = pkt.buf[hlen:n]
-		media := pkt.payload
-		if pkt.hdr.Padding && len(media) > 0 {
-			if pad := int(media[len(media)-1]); pad <= len(media) {
-				media = media[:len(media)-pad]
-			}
-		}
+		media := pkt.payload[:len(pkt.payload)-padding(&pkt.hdr, pkt.payload)]
 		pkt.keyframe = video && isKey != nil && isKey(media)
 		pkt.src = u
 		pkt.layer = l

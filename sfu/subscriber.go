@@ -100,6 +100,22 @@ func (sub *subscriber) unassign(s *slot, remaining []*slot) {
 	}
 }
 
+// trackBySSRC is the track sent as ssrc; nil if none. It allocates nothing:
+// the socket reader calls it for each of a viewer's RTCP packets.
+func (sub *subscriber) trackBySSRC(ssrc uint32) *downTrack {
+	for _, p := range sub.pairs {
+		for _, t := range [2]*downTrack{p.video, p.audio} {
+			if t == nil {
+				continue
+			}
+			if b := t.out.Load(); b != nil && b.ssrc == ssrc {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
 func (sub *subscriber) downTracks() []*downTrack {
 	var out []*downTrack
 	for _, p := range sub.pairs {
@@ -135,15 +151,17 @@ func (sub *subscriber) goOnWire(keys *keyCatcher) error {
 	if err != nil {
 		return err
 	}
-	if k := sub.downTracks()[0].cork.Load(); k == nil || k.sender() == nil {
+	tracks := sub.downTracks()
+	if len(tracks) == 0 {
+		return errors.New("no media to send")
+	}
+	// Every track of the viewer goes to its one address.
+	to := tracks[0].cork.Load()
+	if to == nil || to.sender() == nil {
 		return errors.New("no socket known to reach the viewer yet")
 	}
-	type planned struct {
-		d *downTrack
-		w *wire
-	}
-	var plan []planned
-	for _, d := range sub.downTracks() {
+	wires := make([]*wire, len(tracks))
+	for i, d := range tracks {
 		b := d.out.Load()
 		if b == nil {
 			return errors.New("a track is not bound")
@@ -156,22 +174,22 @@ func (sub *subscriber) goOnWire(keys *keyCatcher) error {
 		if err != nil {
 			return err
 		}
-		plan = append(plan, planned{d, newWire(ctx, own, &d.cork, b.ssrc, b.clockRate, d.kind == webrtc.RTPCodecTypeAudio, sub.stats)})
+		wires[i] = newWire(ctx, own, &d.cork, b.ssrc, b.clockRate, d.kind == webrtc.RTPCodecTypeAudio, sub.stats)
 	}
 	open, err := k.remoteContext()
 	if err != nil {
 		return err
 	}
-	for _, p := range plan {
-		p.d.onWire.Store(p.w)
+	for i, d := range tracks {
+		d.onWire.Store(wires[i])
 		sub.stats.onWire.Add(1)
 	}
 	in := newRTCPIn(open, func(pkts []rtcp.Packet) { sub.handleRTCP(pkts, nil) })
 	sub.in.Store(in)
-	for _, d := range sub.downTracks() {
-		if k := d.cork.Load(); k != nil {
-			k.in.Store(in)
-		}
+	// Loaded again: ICE may have moved the viewer since (sfu.go gives a new
+	// address the RTCP reader once sub.in is set).
+	if k := tracks[0].cork.Load(); k != nil {
+		k.in.Store(in)
 	}
 	return nil
 }
@@ -215,12 +233,7 @@ func (sub *subscriber) handleRTCP(pkts []rtcp.Packet, d *downTrack) {
 		if d != nil {
 			return d
 		}
-		for _, t := range sub.downTracks() {
-			if b := t.out.Load(); b != nil && b.ssrc == ssrc {
-				return t
-			}
-		}
-		return nil
+		return sub.trackBySSRC(ssrc)
 	}
 	for _, p := range pkts {
 		switch p := p.(type) {

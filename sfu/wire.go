@@ -184,19 +184,6 @@ func (w *wire) flush() {
 	w.sizes = w.sizes[:0]
 }
 
-// resend sends the packets with these sequence numbers again, as they were
-// sealed, when the ring still holds them and they are due a repair (see
-// maxRepairs); it returns how many it sent.
-func (w *wire) resend(seqs []uint16, now int64) int {
-	n := 0
-	for _, seq := range seqs {
-		if s := w.repair(seq, now, int64(repairGap)); s != nil && w.sendSealed(s) {
-			n++
-		}
-	}
-	return n
-}
-
 // sendSealed sends s again as it was sealed, after what waits to go.
 func (w *wire) sendSealed(s *sealed) bool {
 	w.flush()
@@ -218,39 +205,25 @@ func (w *wire) find(seq uint16) (*sealed, bool) {
 	return s, s.used && s.seq == seq && w.intact(*s)
 }
 
-// repair is where packet seq lies, when the ring still holds it and it is
-// due to be sent again now, gap after its last repair (counted as sent);
-// nil otherwise.
-func (w *wire) repair(seq uint16, now, gap int64) *sealed {
+// repair is where packet seq lies when it is to go again now: the ring
+// still holds it, it is due (repaired fewer than maxRepairs times, the last
+// gap ago or more) and budget (nil: none) takes its size; it then counts as
+// repaired. spent: the budget refused it, and later ones wait too.
+func (w *wire) repair(seq uint16, now, gap int64, budget func(size int) bool) (s *sealed, spent bool) {
 	s, ok := w.find(seq)
-	if !ok || !s.due(now, gap) {
-		return nil
-	}
-	s.repaired(now)
-	return s
-}
-
-// due: s may be sent again now, gap after its last repair.
-func (s *sealed) due(now, gap int64) bool {
-	return s.repairs < maxRepairs && (s.repairs == 0 || now-s.repairedAt >= gap)
-}
-
-func (s *sealed) repaired(now int64) {
-	s.repairs++
-	s.repairedAt = now
-}
-
-// reopen reads media packet seq back from the ring, when it still holds it:
-// the packet as it was before sealing, valid until the next reopen.
-func (w *wire) reopen(seq uint16) ([]byte, bool) {
-	s, ok := w.find(seq)
-	if !ok || w.own == nil {
+	if !ok || s.repairs >= maxRepairs || s.repairs > 0 && now-s.repairedAt < gap {
 		return nil, false
 	}
-	return w.open(s, seq)
+	if budget != nil && !budget(int(s.n)) {
+		return nil, true
+	}
+	s.repairs++
+	s.repairedAt = now
+	return s, false
 }
 
-// open reads the sealed packet s (sequence number seq) back.
+// open reads the sealed packet s (sequence number seq) back: the packet as
+// it was before sealing, valid until the next open.
 func (w *wire) open(s *sealed, seq uint16) ([]byte, bool) {
 	// Its rollover counter: the one now, or the one before if the sequence
 	// numbers wrapped since (the ring holds far fewer than 2^15 packets).

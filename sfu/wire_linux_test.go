@@ -15,6 +15,28 @@ import (
 	"github.com/pion/srtp/v3"
 )
 
+// resend sends the packets with these sequence numbers again as they were
+// sealed, when due a repair (repairGap apart, no budget), as a track without
+// RTX does; it returns how many it sent.
+func (w *wire) resend(seqs []uint16, now int64) int {
+	n := 0
+	for _, seq := range seqs {
+		if s, _ := w.repair(seq, now, int64(repairGap), nil); s != nil && w.sendSealed(s) {
+			n++
+		}
+	}
+	return n
+}
+
+// reopen reads media packet seq back from the ring, when it still holds it.
+func (w *wire) reopen(seq uint16) ([]byte, bool) {
+	s, ok := w.find(seq)
+	if !ok {
+		return nil, false
+	}
+	return w.open(s, seq)
+}
+
 // testKeys are fixed SRTP keys for a wire and the viewer that opens its packets.
 var testKeys = srtpKeys{profile: srtp.ProtectionProfileAeadAes128Gcm, key: bytes.Repeat([]byte{7}, 16), salt: bytes.Repeat([]byte{9}, 12)}
 
