@@ -144,5 +144,5 @@ func (k *cork) sender() batchSender {
 // batchSender sends datagrams to viewers (batchconn_linux.go).
 type batchSender interface {
 	sendBatch(s *segmenter, dst netip.AddrPort, buf []byte, sizes []int)
-	sendOne(dst netip.AddrPort, b []byte)
+	sendOne(dst netip.AddrPort, b []byte) (int, error)
 }
