@@ -49,6 +49,7 @@ const reportEvery = time.Second
 // track's writer goroutine.
 type wire struct {
 	srtp  *srtp.Context
+	gcm   *gcmSealer            // seals RTP when the profile is AES-GCM; else srtp does
 	own   *srtp.Context         // the same keys, to read a sealed packet back (RTX)
 	to    *atomic.Pointer[cork] // the viewer's address, and the socket that reaches it (ICE may change it)
 	ssrc  uint32
@@ -111,12 +112,15 @@ func gapFor(rtt time.Duration) int64 {
 
 var errSealGrew = errors.New("sfu: SRTP sealed a packet outside the ring")
 
-func newWire(ctx, own *srtp.Context, to *atomic.Pointer[cork], ssrc, clock uint32, audio bool, stats *counters) *wire {
+// newWire makes a track's wire; gcm may be nil (pion's ctx seals RTP then).
+func newWire(ctx *srtp.Context, gcm *gcmSealer, own *srtp.Context, to *atomic.Pointer[cork], ssrc, clock uint32, audio bool,
+	stats *counters,
+) *wire {
 	size := ringSize
 	if audio {
 		size = audioRingSize
 	}
-	return &wire{srtp: ctx, own: own, to: to, ssrc: ssrc, clock: clock, stats: stats,
+	return &wire{srtp: ctx, gcm: gcm, own: own, to: to, ssrc: ssrc, clock: clock, stats: stats,
 		ring: make([]byte, size), sizes: make([]int, 0, maxBatch), plain: make([]byte, 0, maxSealed)}
 }
 
@@ -141,24 +145,21 @@ func (w *wire) sealAt(hdr *rtp.Header, payload []byte, now int64, media bool) (i
 	if len(w.sizes) == cap(w.sizes) {
 		w.flush()
 	}
-	buf := w.ring[w.head:]
-	n, err := hdr.MarshalTo(buf)
+	buf := w.ring[w.head : w.head+maxSealed]
+	hdrLen, err := hdr.MarshalTo(buf)
 	if err != nil {
 		return 0, err
 	}
-	n += copy(buf[n:], payload)
-	out, err := w.srtp.EncryptRTP(buf[:n:maxSealed], buf[:n], &w.parsed)
+	n := hdrLen + copy(buf[hdrLen:], payload)
+	size, err := w.sealRTP(buf, n, hdrLen, hdr)
 	if err != nil {
 		return 0, err
-	}
-	if len(out) == 0 || &out[0] != &buf[0] {
-		return 0, errSealGrew
 	}
 	if media {
-		w.slots[hdr.SequenceNumber%ringSlots] = sealed{seq: hdr.SequenceNumber, lap: w.lap, off: int32(w.head), n: int32(len(out)), used: true}
+		w.slots[hdr.SequenceNumber%ringSlots] = sealed{seq: hdr.SequenceNumber, lap: w.lap, off: int32(w.head), n: int32(size), used: true}
 	}
-	w.head += len(out)
-	w.sizes = append(w.sizes, len(out))
+	w.head += size
+	w.sizes = append(w.sizes, size)
 	if media {
 		w.packets++
 		w.octets += uint32(len(payload) - padding(hdr, payload))
@@ -166,6 +167,21 @@ func (w *wire) sealAt(hdr *rtp.Header, payload []byte, now int64, media bool) (i
 		if now >= w.nextReport {
 			w.report(now)
 		}
+	}
+	return size, nil
+}
+
+// sealRTP seals the packet in buf[:n] in place and returns its sealed size.
+func (w *wire) sealRTP(buf []byte, n, hdrLen int, hdr *rtp.Header) (int, error) {
+	if w.gcm != nil {
+		return w.gcm.seal(buf, n, hdrLen, hdr)
+	}
+	out, err := w.srtp.EncryptRTP(buf[:n:len(buf)], buf[:n], &w.parsed)
+	if err != nil {
+		return 0, err
+	}
+	if len(out) == 0 || &out[0] != &buf[0] {
+		return 0, errSealGrew
 	}
 	return len(out), nil
 }
@@ -228,6 +244,9 @@ func (w *wire) open(s *sealed, seq uint16) ([]byte, bool) {
 	// Its rollover counter: the one now, or the one before if the sequence
 	// numbers wrapped since (the ring holds far fewer than 2^15 packets).
 	roc, _ := w.srtp.ROC(w.ssrc)
+	if w.gcm != nil {
+		roc = w.gcm.roc(w.ssrc)
+	}
 	if seq > w.lastSeq && roc > 0 {
 		roc--
 	}

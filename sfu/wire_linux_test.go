@@ -4,6 +4,7 @@ package sfu
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"sync/atomic"
@@ -66,7 +67,13 @@ func wireTo(t testing.TB, rx *net.UDPConn, audio bool) (*wire, *counters) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newWire(ctx, own, &to, 1234, 90000, audio, st), st
+	gcm, err := newGCMSealer(testKeys.profile, testKeys.key, testKeys.salt, false)
+	if errors.Is(err, errSealerProfile) {
+		gcm = nil // AES-CM: pion's context seals
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return newWire(ctx, gcm, own, &to, 1234, 90000, audio, st), st
 }
 
 func listen(t testing.TB) *net.UDPConn {
@@ -418,4 +425,14 @@ func TestRepairBudget(t *testing.T) {
 	if d.mayRepair(1200, now+int64(26*time.Millisecond)) {
 		t.Fatal("repair over budget")
 	}
+}
+
+// With AES-CM keys pion's context seals on the wire: frames, NACK answers
+// and reading back across the wrap work the same.
+func TestWireWithAESCM(t *testing.T) {
+	saved := testKeys
+	t.Cleanup(func() { testKeys = saved })
+	testKeys = srtpKeys{profile: srtp.ProtectionProfileAes128CmHmacSha1_80, key: bytes.Repeat([]byte{7}, 16), salt: bytes.Repeat([]byte{9}, 14)}
+	t.Run("frames and NACKs", TestWireSealsFramesAndAnswersNACKs)
+	t.Run("across the wrap", TestWireReopensAcrossTheWrap)
 }
