@@ -13,8 +13,8 @@ import (
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
 
-// A VP8 + Opus publisher from files reaches three viewers: at least 5 s of video
-// each, with no sequence gaps, and audio.
+// A VP8 + Opus publisher from files reaches three viewers (one reading with
+// UDP_GRO): at least 5 s of video each, with no sequence gaps, and audio.
 func TestPublishToThreeViewers(t *testing.T) {
 	n := startNode(t, nil)
 	ivf, ogg := mediaFiles(t)
@@ -33,9 +33,19 @@ func TestPublishToThreeViewers(t *testing.T) {
 	t.Cleanup(func() { _ = pub.Close() })
 
 	var viewers []*client.Viewer
-	for range 3 {
+	for range 2 {
 		viewers = append(viewers, watch(t, n, "demo", "", 1))
 	}
+	// The third reads the SFU's segmented sends whole (UDP_GRO) and hands
+	// them out packet by packet: it must see the same stream.
+	o := n.opts("demo", "")
+	o.UDPGRO = true
+	gro, err := client.Watch(testContext(t, 20*time.Second), o, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gro.Close() })
+	viewers = append(viewers, gro)
 	for i, v := range viewers {
 		eventually(t, 15*time.Second, "a keyframe at every viewer", func() bool {
 			_, ok := v.Stats().FirstKeyframe()

@@ -21,6 +21,11 @@ import (
 //	6..9   frame number within the layer, big endian
 //	10..17 send time, Unix nanoseconds, big endian
 //
+// The source writes the frame's creation time; the publisher writes it again
+// as the frame's first packet goes to SRTP and the socket (restampMarker),
+// so that latency is measured from the wire and not from a busy process's
+// queue.
+//
 // Keyframe detectors (internal/keyframe, an SFU's) look at the header only,
 // so a marked frame is still a keyframe to them.
 type Marker struct {
@@ -92,4 +97,56 @@ func readMarkerNs(frame []byte) (rawMarker, bool) {
 		frame:  binary.BigEndian.Uint32(b[6:]),
 		sentNs: int64(binary.BigEndian.Uint64(b[10:])),
 	}, true
+}
+
+// restampMarker writes now as the send time of the Marker in an RTP packet's
+// VP8 payload when the packet starts a frame (S=1, partition 0) and carries
+// one; other packets are left alone.
+func restampMarker(payload []byte, now time.Time) {
+	n, ok := vp8DescriptorSize(payload)
+	if !ok {
+		return
+	}
+	frame := payload[n:]
+	if _, ok := readMarkerNs(frame); !ok {
+		return
+	}
+	at := vp8HeaderSize(frame)
+	binary.BigEndian.PutUint64(frame[at+10:], uint64(now.UnixNano()))
+}
+
+// vp8DescriptorSize is the size of the VP8 payload descriptor (RFC 7741
+// section 4.2) at the start of payload, and whether the packet starts
+// partition 0 of a frame.
+func vp8DescriptorSize(payload []byte) (int, bool) {
+	if len(payload) < 1 || payload[0]&0x10 == 0 || payload[0]&0x07 != 0 {
+		return 0, false
+	}
+	n := 1
+	if payload[0]&0x80 != 0 {
+		if len(payload) < 2 {
+			return 0, false
+		}
+		x := payload[1]
+		n++
+		if x&0x80 != 0 { // I: picture id, 7 or 15 bits
+			if len(payload) < n+1 {
+				return 0, false
+			}
+			if payload[n]&0x80 != 0 {
+				n++
+			}
+			n++
+		}
+		if x&0x40 != 0 { // L: TL0PICIDX
+			n++
+		}
+		if x&0x30 != 0 { // T or K: TID/Y/KEYIDX
+			n++
+		}
+	}
+	if len(payload) < n {
+		return 0, false
+	}
+	return n, true
 }

@@ -102,3 +102,68 @@ func TestSyntheticMarkers(t *testing.T) {
 		}
 	}
 }
+
+// The publisher restamps a frame's Marker in its first packet only, whatever
+// the descriptor (pion's payloader with and without picture ids).
+func TestRestampMarker(t *testing.T) {
+	created := time.Unix(1_800_000_000, 0)
+	out := time.Unix(1_800_000_000, 5_000_000)
+	for _, pictureID := range []bool{false, true} {
+		frame := make([]byte, 3000) // a keyframe cut into several packets
+		if !putMarker(frame, Marker{Layer: 1, Layers: 3, Frame: 9, Sent: created}) {
+			t.Fatal("putMarker refused")
+		}
+		pay := &codecs.VP8Payloader{EnablePictureID: pictureID}
+		packets := pay.Payload(1200, frame)
+		if len(packets) < 3 {
+			t.Fatalf("%d packets", len(packets))
+		}
+		for _, p := range packets {
+			restampMarker(p, out)
+		}
+		var d codecs.VP8Packet
+		first, err := d.Unmarshal(packets[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := ReadMarker(first)
+		if !ok || !m.Sent.Equal(out) || m.Frame != 9 || m.Layer != 1 {
+			t.Errorf("picture id %v: first packet's marker %+v, %v; want sent %v", pictureID, m, ok, out)
+		}
+		// Only the marker's time changed: the rest of the frame is intact.
+		var whole []byte
+		for _, p := range packets {
+			b, err := (&codecs.VP8Packet{}).Unmarshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			whole = append(whole, b...)
+		}
+		putMarker(frame, Marker{Layer: 1, Layers: 3, Frame: 9, Sent: out})
+		if string(whole) != string(frame) {
+			t.Errorf("picture id %v: restamping changed more than the send time", pictureID)
+		}
+	}
+	// Packets that start no frame, or carry no marker, are left alone.
+	for _, p := range [][]byte{nil, {0x00, 1, 2, 3}, {0x10}, append([]byte{0x10}, make([]byte, 40)...)} {
+		before := string(p)
+		restampMarker(p, out)
+		if string(p) != before {
+			t.Errorf("% x was changed", before)
+		}
+	}
+}
+
+// Only a packet's first transmission is restamped: a NACK responder's resend
+// of an older one keeps the send time it went out with.
+func TestFirstSends(t *testing.T) {
+	var f firstSends
+	for _, c := range []struct {
+		seq   uint16
+		first bool
+	}{{65534, true}, {65535, true}, {65535, false}, {0, true}, {65534, false}, {1, true}, {1, false}, {5, true}, {3, false}} {
+		if got := f.isFirst(c.seq); got != c.first {
+			t.Errorf("seq %d: first %v, want %v", c.seq, got, c.first)
+		}
+	}
+}

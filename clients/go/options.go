@@ -26,6 +26,12 @@ type Options struct {
 	LoopbackOnly bool
 	// HTTPClient sends the signalling requests.
 	HTTPClient *http.Client
+	// UDPGRO has the kernel hand a sender's burst of equal-sized datagrams
+	// (the SFU's batched send of a video frame) over in one read rather than
+	// one per packet (UDP_GRO; Linux only, an error elsewhere). It saves the
+	// receiver's system calls and, on loopback, the segmentation and wakeups
+	// the kernel would charge to the sender.
+	UDPGRO bool
 	// Interceptors are added closest to the wire, inside the default ones (NACK,
 	// RTCP reports, TWCC): a lossy or slow link in tests, say.
 	Interceptors []interceptor.Factory
@@ -53,23 +59,34 @@ func (o Options) endpoint(kind string) (*url.URL, error) {
 	return u.JoinPath(kind, o.Room), nil
 }
 
-// settingEngine returns the ICE settings that Options ask for.
-func (o Options) settingEngine() webrtc.SettingEngine {
+// settingEngine returns the ICE settings that Options ask for; with UDPGRO,
+// arr (when not nil) gets the receive time of each RTP packet.
+func (o Options) settingEngine(arr *arrivals) (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
+	if o.UDPGRO {
+		n, err := newGRONet(arr)
+		if err != nil {
+			return se, err
+		}
+		se.SetNet(n)
+		// mDNS sockets cannot be read in batches; a client of a server
+		// needs none.
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
 	if o.LoopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	}
-	return se
+	return se, nil
 }
 
 // newAPI builds a pion API from a media engine whose codecs are already
-// registered. inner are the innermost interceptors, the first closest to the
+// registered; arr is settingEngine's. inner are the innermost interceptors, the first closest to the
 // wire; Options.Interceptors and then the default ones (NACK, RTCP reports,
 // TWCC) wrap them.
-func (o Options) newAPI(m *webrtc.MediaEngine, inner ...interceptor.Factory) (*webrtc.API, error) {
+func (o Options) newAPI(m *webrtc.MediaEngine, arr *arrivals, inner ...interceptor.Factory) (*webrtc.API, error) {
 	reg := &interceptor.Registry{}
 	for _, f := range inner {
 		reg.Add(f)
@@ -80,9 +97,13 @@ func (o Options) newAPI(m *webrtc.MediaEngine, inner ...interceptor.Factory) (*w
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		return nil, err
 	}
+	se, err := o.settingEngine(arr)
+	if err != nil {
+		return nil, err
+	}
 	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(reg),
-		webrtc.WithSettingEngine(o.settingEngine()),
+		webrtc.WithSettingEngine(se),
 	), nil
 }

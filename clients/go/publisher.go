@@ -134,7 +134,7 @@ func publish(ctx context.Context, o Options, video Source, layers []Layer, audio
 			return nil, fmt.Errorf("onair: simulcast header extensions: %w", err)
 		}
 	}
-	api, err := o.newAPI(m, counting, sdes)
+	api, err := o.newAPI(m, nil, counting, sdes)
 	if err != nil {
 		return nil, err
 	}

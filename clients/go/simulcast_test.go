@@ -54,7 +54,10 @@ func newSimulcastAnswerer(t *testing.T) *simulcastAnswerer {
 	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
 		t.Fatal(err)
 	}
-	se := Options{LoopbackOnly: true}.settingEngine()
+	se, err := Options{LoopbackOnly: true}.settingEngine(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 	return &simulcastAnswerer{t: t, api: api, offer: make(chan string, 1), layers: map[string]*answererLayer{}}
 }

@@ -71,7 +71,8 @@ type LayerStats struct {
 	LastPacket  time.Duration
 
 	// LatencySum and LatencyMax are over Frames: from the Marker's send time
-	// to the arrival of the frame's last packet.
+	// to the arrival of the frame's last packet (at the socket, by the
+	// kernel's receive timestamp, with Options.UDPGRO; else when it was read).
 	LatencySum time.Duration
 	LatencyMax time.Duration
 }
@@ -102,10 +103,12 @@ type FrameInfo struct {
 	Received time.Duration // since Watch started, at the frame's last packet
 
 	// Marked tells that the frame carried a Marker; Latency is then the time
-	// from its send time to Received.
-	Marked  bool
-	Marker  Marker
-	Latency time.Duration
+	// from its send time to Received, or with AtSocket to when the kernel
+	// received the frame's last packet (Options.UDPGRO).
+	Marked   bool
+	Marker   Marker
+	Latency  time.Duration
+	AtSocket bool
 }
 
 // Loss is Missing / Expected, 0 when nothing is expected.
@@ -161,7 +164,8 @@ type trackState struct {
 	isKey     func([]byte) bool
 	video     bool
 	vp8       bool
-	startNs   int64 // wall clock at the start of Watch, Unix ns
+	startNs   int64     // wall clock at the start of Watch, Unix ns
+	arrivals  *arrivals // when packets reached the socket; nil: latency is to when they were read
 	lastKeyTS uint32
 	sawKeyTS  bool
 
@@ -288,7 +292,11 @@ func (t *trackState) observeFrame(p *rtp.Packet, n int, since time.Duration, key
 	}
 	m := f.marker
 	fi.Marker = Marker{Layer: m.layer, Layers: m.layers, Frame: m.frame, Sent: time.Unix(0, m.sentNs)}
-	fi.Latency = time.Duration(t.startNs + int64(since) - m.sentNs)
+	arrived := t.startNs + int64(since)
+	if ns := t.arrivals.at(p.SSRC, p.SequenceNumber); ns != 0 {
+		arrived, fi.AtSocket = ns, true
+	}
+	fi.Latency = time.Duration(arrived - m.sentNs)
 	if m.layer < maxLayers {
 		l := &t.layers[m.layer]
 		l.Frames++

@@ -29,6 +29,7 @@ type Viewer struct {
 	location string
 	start    time.Time
 	state    *connState
+	arrivals *arrivals // with Options.UDPGRO: when the socket received each RTP packet
 
 	connectedAt atomic.Int64 // time.Duration since start; 0 until connected
 	dcOpen      atomic.Bool
@@ -70,7 +71,11 @@ func Watch(ctx context.Context, o Options, slots int) (*Viewer, error) {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
-	api, err := o.newAPI(m)
+	var arr *arrivals
+	if o.UDPGRO {
+		arr = &arrivals{}
+	}
+	api, err := o.newAPI(m, arr)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +83,7 @@ func Watch(ctx context.Context, o Options, slots int) (*Viewer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onair: new peer connection: %w", err)
 	}
-	v := &Viewer{o: o, pc: pc, start: start, state: newConnState()}
+	v := &Viewer{o: o, pc: pc, start: start, state: newConnState(), arrivals: arr}
 	fail := func(err error) (*Viewer, error) {
 		v.mu.Lock()
 		v.closed = true
@@ -130,6 +135,7 @@ func Watch(ctx context.Context, o Options, slots int) (*Viewer, error) {
 func (v *Viewer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	codec := remote.Codec().MimeType
 	t := newTrackState(remote.Kind(), codec, v.start)
+	t.arrivals = v.arrivals
 	t.st = TrackStats{
 		Kind: remote.Kind().String(), Codec: codec, SSRC: uint32(remote.SSRC()),
 		StreamID: remote.StreamID(), TrackID: remote.ID(),

@@ -27,6 +27,7 @@ type benchConfig struct {
 	ServerPID   int
 	AllowRemote bool
 	CPUProfile  string
+	GRO         bool
 }
 
 // maxBenchViewers bounds --viewers: each is a peer connection of this process.
@@ -53,6 +54,8 @@ func parseBench(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.IntVar(&c.ServerPID, "server-pid", 0,
 		"read the server's CPU from /proc/PID (default: the process listening on a loopback --url's port, else the server's /metrics)")
 	fs.BoolVar(&c.AllowRemote, "allow-remote", false, "allow a --url that is not on this machine (only load servers that are yours)")
+	fs.BoolVar(&c.GRO, "gro", false,
+		"viewers read the server's batched sends whole (UDP_GRO, Linux): on loopback the kernel charges the receiver's segmentation and wakeups to the sender, which a real network does not")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write this tool's own CPU profile, over the measured time, to a file")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return c, err
@@ -188,6 +191,7 @@ type mediaBench struct {
 	c         benchConfig
 	o         client.Options // the viewers'
 	measuring atomic.Bool    // frames count in the latencies
+	atSocket  atomic.Uint64  // frames whose latency is to the kernel's receive time
 	shards    [latencyShards]latencyShardOf
 	viewers   []*client.Viewer
 	results   []viewerResult
@@ -203,7 +207,7 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	pubStart := time.Now()
 	fmt.Fprintf(stderr, "publishing to %s; server CPU from %s\n", pub.Location(), cpu)
 
-	b := &mediaBench{c: c, o: client.Options{BaseURL: c.URL, Room: c.Room, LoopbackOnly: c.Loopback},
+	b := &mediaBench{c: c, o: client.Options{BaseURL: c.URL, Room: c.Room, LoopbackOnly: c.Loopback, UDPGRO: c.GRO},
 		viewers: make([]*client.Viewer, c.Viewers), results: make([]viewerResult, c.Viewers)}
 	var u cpuUsage
 	// The samples outlive an interrupt: the report covers what ran.
@@ -305,6 +309,9 @@ func (b *mediaBench) startViewer(ctx context.Context, i int) {
 			return
 		}
 		shard.all.Record(f.Latency)
+		if f.AtSocket {
+			b.atSocket.Add(1)
+		}
 		if f.Marker.Layer < maxReportLayers {
 			shard.layer[f.Marker.Layer].Record(f.Latency)
 		}
@@ -349,9 +356,16 @@ type benchReport struct {
 	// last packet of its first keyframe received whole.
 	TTFF msStats `json:"ttff_ms"`
 	// Latency is from a frame's send time (its Marker) to the arrival of its
-	// last packet, over the frames received whole in the measured window.
+	// last packet, over the frames received whole in the measured window:
+	// with GRO, its arrival at the viewer's socket (the kernel's receive
+	// time), so that this process's own queue is not counted; else when the
+	// viewer read it.
+	GRO           bool    `json:"gro"`
 	Latency       msStats `json:"latency_ms"`
 	LatencyFrames uint64  `json:"latency_frames"`
+	// LatencyAtSocket of them had the kernel's receive time (with GRO, where
+	// the kernel gives timestamps); the others count to when they were read.
+	LatencyAtSocket uint64 `json:"latency_frames_at_socket"`
 
 	VideoLoss lossStats     `json:"video_loss"`
 	AudioLoss lossStats     `json:"audio_loss"`
@@ -407,7 +421,7 @@ type sentReport struct {
 // report sums up the viewers' results.
 func (b *mediaBench) report(window, ramp time.Duration, sent client.PublisherStats, sentFor time.Duration) benchReport {
 	c := b.c
-	r := benchReport{URL: c.URL, Room: c.Room, Simulcast: c.Simulcast, Video: c.Video, Audio: c.Audio, BitrateBps: c.Bitrate,
+	r := benchReport{URL: c.URL, Room: c.Room, Simulcast: c.Simulcast, GRO: c.GRO, Video: c.Video, Audio: c.Audio, BitrateBps: c.Bitrate,
 		FPS: c.FPS, Viewers: c.Viewers, RampSeconds: ramp.Seconds(), Seconds: window.Seconds()}
 	rows := map[string]*layerReport{}
 	t := tallyViewers(b.results, client.ViewerStats.FirstFrame, func(st client.ViewerStats) {
@@ -428,7 +442,7 @@ func (b *mediaBench) report(window, ramp time.Duration, sent client.PublisherSta
 		all[i] = &b.shards[i].all
 	}
 	lat := mergeHists(all)
-	r.Latency, r.LatencyFrames = lat.stats(), lat.total
+	r.Latency, r.LatencyFrames, r.LatencyAtSocket = lat.stats(), lat.total, min(b.atSocket.Load(), lat.total)
 	for _, row := range rows {
 		if row.index >= 0 && row.index < maxReportLayers {
 			for i := range b.shards {
@@ -598,8 +612,15 @@ func printBench(w io.Writer, asJSON bool, r benchReport) error {
 		line("first frame", "none")
 	}
 	if r.LatencyFrames > 0 {
-		line("latency", "p50 %s, p99 %s, max %s (send to last packet, %d frames)", fmtMs(r.Latency.P50), fmtMs(r.Latency.P99),
-			fmtMs(r.Latency.Max), r.LatencyFrames)
+		at := "read"
+		switch {
+		case r.LatencyAtSocket == r.LatencyFrames:
+			at = "at the socket"
+		case r.LatencyAtSocket > 0:
+			at = fmt.Sprintf("at the socket for %d of them, else read", r.LatencyAtSocket)
+		}
+		line("latency", "p50 %s, p99 %s, max %s (send to last packet %s, %d frames)", fmtMs(r.Latency.P50), fmtMs(r.Latency.P99),
+			fmtMs(r.Latency.Max), at, r.LatencyFrames)
 	} else {
 		line("latency", "none measured (no frame with a send time was received whole)")
 	}
