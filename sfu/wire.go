@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"encoding/binary"
 	"errors"
 	"sync/atomic"
 	"time"
@@ -76,6 +77,9 @@ type wire struct {
 	lastTS          uint32
 	lastAt          int64
 	nextReport      int64
+	srPlain         [28]byte
+	srSealed        []byte
+	srHeader        rtcp.Header
 }
 
 // sealed is where a sealed packet lies in the ring.
@@ -121,7 +125,8 @@ func newWire(ctx *srtp.Context, gcm *gcmSealer, own *srtp.Context, to *atomic.Po
 		size = audioRingSize
 	}
 	return &wire{srtp: ctx, gcm: gcm, own: own, to: to, ssrc: ssrc, clock: clock, stats: stats,
-		ring: make([]byte, size), sizes: make([]int, 0, maxBatch), plain: make([]byte, 0, maxSealed)}
+		ring: make([]byte, size), sizes: make([]int, 0, maxBatch), plain: make([]byte, 0, maxSealed),
+		srSealed: make([]byte, 0, 28+64)}
 }
 
 // seal encrypts a media packet, hdr and payload, into the ring, to go out
@@ -271,18 +276,17 @@ func (w *wire) intact(s sealed) bool {
 // the track's clock, with what was sent so far.
 func (w *wire) report(now int64) {
 	w.nextReport = now + int64(reportEvery)
-	sr := rtcp.SenderReport{
-		SSRC:        w.ssrc,
-		NTPTime:     ntpTime(time.Unix(0, now)),
-		RTPTime:     w.lastTS + uint32(uint64(now-w.lastAt)*uint64(w.clock)/uint64(time.Second)),
-		PacketCount: w.packets,
-		OctetCount:  w.octets,
-	}
-	plain, err := sr.Marshal()
-	if err != nil {
-		return
-	}
-	sealed, err := w.srtp.EncryptRTCP(nil, plain, nil)
+	// The report without reception blocks (RFC 3550 §6.4.1), written here
+	// and sealed into the wire's own buffer: nothing allocated.
+	plain := w.srPlain[:]
+	plain[0], plain[1] = 0x80, byte(rtcp.TypeSenderReport)
+	binary.BigEndian.PutUint16(plain[2:], uint16(len(plain)/4-1))
+	binary.BigEndian.PutUint32(plain[4:], w.ssrc)
+	binary.BigEndian.PutUint64(plain[8:], ntpTime(time.Unix(0, now)))
+	binary.BigEndian.PutUint32(plain[16:], w.lastTS+uint32(uint64(now-w.lastAt)*uint64(w.clock)/uint64(time.Second)))
+	binary.BigEndian.PutUint32(plain[20:], w.packets)
+	binary.BigEndian.PutUint32(plain[24:], w.octets)
+	sealed, err := w.srtp.EncryptRTCP(w.srSealed[:0], plain, &w.srHeader)
 	if err != nil {
 		return
 	}

@@ -230,7 +230,7 @@ func TestWireSenderReports(t *testing.T) {
 	if len(v.reports) < 3 || len(v.reports) > 4 {
 		t.Fatalf("%d sender reports in 3 s", len(v.reports))
 	}
-	if first := v.reports[0]; first.SSRC != 1234 || first.PacketCount != 1 || first.RTPTime != 0 {
+	if first := v.reports[0]; first.SSRC != 1234 || first.PacketCount != 1 || first.RTPTime != 0 || first.NTPTime != ntpTime(time.Unix(0, start)) {
 		t.Fatalf("first sender report %+v", first)
 	}
 	last := v.reports[len(v.reports)-1]
