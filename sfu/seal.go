@@ -19,6 +19,7 @@ import (
 // stay with pion's Context.
 type gcmSealer struct {
 	aead    cipher.AEAD
+	tagLen  int // aead.Overhead(), asked once
 	salt    [12]byte
 	cryptex bool
 	rocs    []rocState // per SSRC: the track's and its RTX stream's
@@ -61,7 +62,7 @@ func newGCMSealer(profile srtp.ProtectionProfile, masterKey, masterSalt []byte, 
 	if err != nil {
 		return nil, err
 	}
-	s := &gcmSealer{aead: aead, cryptex: cryptex}
+	s := &gcmSealer{aead: aead, tagLen: aead.Overhead(), cryptex: cryptex}
 	copy(s.salt[:], salt)
 	return s, nil
 }
@@ -89,7 +90,7 @@ func deriveSessionKey(label byte, masterKey, masterSalt []byte, n int) ([]byte, 
 // hdrLen bytes, in place; buf must have room for the tag after n. It returns
 // the sealed size.
 func (s *gcmSealer) seal(buf []byte, n, hdrLen int, hdr *rtp.Header) (int, error) {
-	if n+s.aead.Overhead() > len(buf) {
+	if n+s.tagLen > len(buf) {
 		return 0, errSealGrew
 	}
 	roc := s.rollover(hdr.SSRC, hdr.SequenceNumber)
