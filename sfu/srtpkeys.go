@@ -128,6 +128,16 @@ func (s srtpKeys) context(cryptex bool) (*srtp.Context, error) {
 	return srtp.CreateContext(s.key, s.salt, s.profile)
 }
 
+// sealer makes the wire's own RTP sealer for an AES-GCM profile; nil for
+// AES-CM, which pion's context seals.
+func (s srtpKeys) sealer(cryptex bool) (*gcmSealer, error) {
+	g, err := newGCMSealer(s.profile, s.key, s.salt, cryptex)
+	if errors.Is(err, errSealerProfile) {
+		return nil, nil
+	}
+	return g, err
+}
+
 // remoteContext makes an SRTP context that opens the viewer's RTCP,
 // refusing replays as pion's session does.
 func (s srtpKeys) remoteContext() (*srtp.Context, error) {

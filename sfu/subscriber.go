@@ -174,10 +174,8 @@ func (sub *subscriber) goOnWire(keys *keyCatcher) error {
 		if err != nil {
 			return err
 		}
-		gcm, err := newGCMSealer(k.profile, k.key, k.salt, cryptex)
-		if errors.Is(err, errSealerProfile) {
-			gcm = nil // pion's context seals AES-CM
-		} else if err != nil {
+		gcm, err := k.sealer(cryptex)
+		if err != nil {
 			return err
 		}
 		wires[i] = newWire(ctx, gcm, own, &d.cork, b.ssrc, b.clockRate, d.kind == webrtc.RTPCodecTypeAudio, sub.stats)

@@ -41,6 +41,9 @@ const ringSlots = 1024
 // header extensions and the longest SRTP tag.
 const maxSealed = maxPacket + 64
 
+// srSize is a sender report without reception blocks (RFC 3550 §6.4.1).
+const srSize = 28
+
 // reportEvery is how often a track sends a sender report (RFC 3550 §6.2
 // leaves it to the sender; browsers' is about 1 s). The first goes with the
 // first packet, so a viewer can line audio up with video from the start.
@@ -77,7 +80,7 @@ type wire struct {
 	lastTS          uint32
 	lastAt          int64
 	nextReport      int64
-	srPlain         [28]byte
+	srPlain         [srSize]byte
 	srSealed        []byte
 	srHeader        rtcp.Header
 }
@@ -126,7 +129,7 @@ func newWire(ctx *srtp.Context, gcm *gcmSealer, own *srtp.Context, to *atomic.Po
 	}
 	return &wire{srtp: ctx, gcm: gcm, own: own, to: to, ssrc: ssrc, clock: clock, stats: stats,
 		ring: make([]byte, size), sizes: make([]int, 0, maxBatch), plain: make([]byte, 0, maxSealed),
-		srSealed: make([]byte, 0, 28+64)}
+		srSealed: make([]byte, 0, srSize+64)}
 }
 
 // seal encrypts a media packet, hdr and payload, into the ring, to go out
@@ -191,6 +194,15 @@ func (w *wire) sealRTP(buf []byte, n, hdrLen int, hdr *rtp.Header) (int, error) 
 	return len(out), nil
 }
 
+// roc is the media stream's rollover counter now, kept by whoever seals.
+func (w *wire) roc() uint32 {
+	if w.gcm != nil {
+		return w.gcm.roc(w.ssrc)
+	}
+	roc, _ := w.srtp.ROC(w.ssrc)
+	return roc
+}
+
 // flush sends what was sealed since the last flush.
 func (w *wire) flush() {
 	if len(w.sizes) == 0 {
@@ -248,10 +260,7 @@ func (w *wire) repair(seq uint16, now, gap int64, budget func(size int) bool) (s
 func (w *wire) open(s *sealed, seq uint16) ([]byte, bool) {
 	// Its rollover counter: the one now, or the one before if the sequence
 	// numbers wrapped since (the ring holds far fewer than 2^15 packets).
-	roc, _ := w.srtp.ROC(w.ssrc)
-	if w.gcm != nil {
-		roc = w.gcm.roc(w.ssrc)
-	}
+	roc := w.roc()
 	if seq > w.lastSeq && roc > 0 {
 		roc--
 	}
