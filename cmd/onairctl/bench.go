@@ -555,7 +555,7 @@ type cpuUsage struct {
 
 // cpuReport is the server's CPU in a run.
 type cpuReport struct {
-	Source string `json:"source"` // "/proc/PID/stat" or the /metrics URL
+	Source string `json:"source"` // "/proc/PID" or the /metrics URL
 	PID    int    `json:"pid,omitempty"`
 	// InProcess: the server is this process, so its CPU includes the load's.
 	InProcess bool `json:"in_process,omitempty"`

@@ -156,7 +156,7 @@ func TestBenchReport(t *testing.T) {
 	}
 	r.Server = u.report(cpuSource{pid: 4242}, r.Connected)
 	r.LoadCores = 0.25
-	if s := r.Server; s.Source != "/proc/4242/stat" || s.PublisherCores != 0.2 || s.Cores != 0.5 ||
+	if s := r.Server; s.Source != "/proc/4242" || s.PublisherCores != 0.2 || s.Cores != 0.5 ||
 		s.CPUMsPerViewerSecond < 99.999 || s.CPUMsPerViewerSecond > 100.001 || s.ViewersPerCore < 7.999 || s.ViewersPerCore > 8.001 || s.InProcess {
 		t.Errorf("server %+v", s)
 	}

@@ -23,13 +23,60 @@ const userHZ = 100
 var ownPID = os.Getpid()
 
 // procCPU returns the CPU time (user and system, its threads included) that
-// process pid has used, from /proc/<pid>/stat.
+// process pid has used: to the nanosecond from its threads' schedstat where
+// the kernel keeps it, else from /proc/<pid>/stat, in steps of 10 ms. Those
+// steps were too coarse for the server's CPU while the publisher is alone
+// (a 2 s window at 1 % of a core): at 100 viewers they moved the CPU per
+// viewer by ±6 %.
 func procCPU(pid int) (time.Duration, error) {
+	if d, err := schedstatCPU(fmt.Sprintf("/proc/%d/task", pid)); err == nil {
+		return d, nil
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
 	}
 	return parseProcStat(b)
+}
+
+// schedstatCPU adds up the time on CPU of every thread in the task folder
+// of a process: the first field of each thread's schedstat, in ns
+// (Documentation/scheduler/sched-stats.rst). A thread that ended is no
+// longer counted; a Go server's threads live as long as it does.
+func schedstatCPU(taskDir string) (time.Duration, error) {
+	tasks, err := os.ReadDir(taskDir)
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(taskDir, t.Name(), "schedstat"))
+		if errors.Is(err, os.ErrNotExist) && len(tasks) > 1 {
+			continue // the thread ended since the folder was read
+		}
+		if err != nil {
+			return 0, err
+		}
+		d, err := parseSchedstat(b)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// parseSchedstat reads the time on CPU, the first field of a schedstat.
+func parseSchedstat(b []byte) (time.Duration, error) {
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return 0, fmt.Errorf("schedstat: %d fields, want 3", len(f))
+	}
+	ns, err := strconv.ParseUint(f[0], 10, 63)
+	if err != nil {
+		return 0, fmt.Errorf("schedstat: %w", err)
+	}
+	return time.Duration(ns), nil
 }
 
 // parseProcStat reads utime and stime, fields 14 and 15 of /proc/<pid>/stat
@@ -128,7 +175,7 @@ type cpuSource struct {
 // String says where the figures come from.
 func (c cpuSource) String() string {
 	if c.pid > 0 {
-		return fmt.Sprintf("/proc/%d/stat", c.pid)
+		return fmt.Sprintf("/proc/%d", c.pid)
 	}
 	return c.metrics
 }

@@ -62,12 +62,54 @@ func TestProcCPUOwnProcess(t *testing.T) {
 	if after-before < 150*time.Millisecond {
 		t.Errorf("200 ms of spinning counted as %v", after-before)
 	}
-	// /proc counts in ticks of 10 ms; getrusage is finer and read a little later.
+	// getrusage is read a little later.
 	if d := now - after; d < -20*time.Millisecond || d > 100*time.Millisecond {
 		t.Errorf("/proc says %v, getrusage %v", after, now)
 	}
 	if _, err := procCPU(1 << 30); err == nil {
 		t.Error("procCPU of a pid that cannot exist succeeded")
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	if d, err := parseSchedstat([]byte("123456789 5000 42\n")); err != nil || d != 123456789 {
+		t.Errorf("got %v, %v", d, err)
+	}
+	for _, bad := range []string{"", "1 2", "x 2 3", "-5 2 3"} {
+		if _, err := parseSchedstat([]byte(bad)); err == nil {
+			t.Errorf("parseSchedstat(%q) succeeded", bad)
+		}
+	}
+}
+
+// The threads' schedstat of this process add up to what getrusage says, to
+// well under the 10 ms steps of /proc/<pid>/stat.
+func TestSchedstatCPUOwnProcess(t *testing.T) {
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc")
+	}
+	if _, err := os.Stat("/proc/self/schedstat"); err != nil {
+		t.Skip("this kernel keeps no schedstat (CONFIG_SCHED_INFO)")
+	}
+	var ru syscall.Rusage
+	before := func() time.Duration {
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}()
+	got, err := schedstatCPU(fmt.Sprintf("/proc/%d/task", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	// getrusage splits the same total by ticks, in µs; allow for that and
+	// for threads that ended.
+	if got < before-5*time.Millisecond || got > after+5*time.Millisecond {
+		t.Errorf("schedstat says %v; getrusage %v before and %v after", got, before, after)
 	}
 }
 
