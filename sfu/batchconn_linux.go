@@ -3,7 +3,6 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
@@ -107,28 +106,21 @@ func (c *batchConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 // size (the last of a run may be shorter) in one segmented sendmsg each,
 // made in s (its sender's own, so sending allocates nothing).
 func (c *batchConn) sendBatch(s *segmenter, dst netip.AddrPort, buf []byte, sizes []int) {
-	off := 0
-	for i := 0; i < len(sizes); {
-		j, n := i+1, sizes[i]
-		for j < len(sizes) && sizes[j-1] == sizes[i] && sizes[j] <= sizes[i] {
-			n += sizes[j]
-			j++
-		}
-		if j-i > 1 && c.gso.Load() {
-			if err := c.sendSegments(s, dst, buf[off:off+n], sizes[i]); err == nil {
+	eachRun(sizes, func(off, n, size, count int) {
+		if count > 1 && c.gso.Load() {
+			err := c.sendSegments(s, dst, buf[off:off+n], size)
+			if err == nil {
 				c.stats.batches.Add(1)
-				off += n
-				i = j
-				continue
-			} else if errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOPROTOOPT) {
+				return
+			}
+			if errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOPROTOOPT) {
 				c.gso.Store(false) // this socket's path cannot segment: one by one from now on
 			}
 		}
-		for ; i < j; i++ {
-			_ = c.sendSegments(s, dst, buf[off:off+sizes[i]], 0)
-			off += sizes[i]
+		for end := off + n; off < end; off += size {
+			_ = c.sendSegments(s, dst, buf[off:min(off+size, end)], 0)
 		}
-	}
+	})
 }
 
 // sendSegments sends b to dst as datagrams of size bytes (the last one
@@ -155,19 +147,7 @@ type segmenter struct {
 
 // prepare sets the message up to send b to dst in segments of size bytes.
 func (s *segmenter) prepare(dst netip.AddrPort, b []byte, size int) {
-	s.name = unix.RawSockaddrInet6{}
-	if a := dst.Addr(); a.Is4() || a.Is4In6() {
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&s.name))
-		sa.Family = unix.AF_INET
-		sa.Addr = a.Unmap().As4()
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], dst.Port())
-		s.msg.Namelen = unix.SizeofSockaddrInet4
-	} else {
-		s.name.Family = unix.AF_INET6
-		s.name.Addr = a.As16()
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&s.name.Port))[:], dst.Port())
-		s.msg.Namelen = unix.SizeofSockaddrInet6
-	}
+	s.msg.Namelen = putSockaddr(&s.name, dst)
 	s.msg.Name = (*byte)(unsafe.Pointer(&s.name))
 	s.iov.Base = &b[0]
 	s.iov.SetLen(len(b))
@@ -177,10 +157,7 @@ func (s *segmenter) prepare(dst netip.AddrPort, b []byte, size int) {
 		s.msg.Control = nil
 		s.msg.SetControllen(0)
 	} else {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&s.oob[0]))
-		h.Level, h.Type = unix.SOL_UDP, unix.UDP_SEGMENT
-		h.SetLen(unix.CmsgLen(2))
-		binary.NativeEndian.PutUint16(s.oob[unix.CmsgLen(0):], uint16(size))
+		putSegmentSize(&s.oob, size)
 		s.msg.Control = &s.oob[0]
 		s.msg.SetControllen(unix.CmsgSpace(2))
 	}
@@ -273,14 +250,7 @@ func (r *receiver) recv(fd uintptr) bool {
 }
 
 // source is the sender's address, IPv4 unmapped.
-func (r *receiver) source() netip.AddrPort {
-	if r.from.Family == unix.AF_INET {
-		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&r.from))
-		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:]))
-	}
-	port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&r.from.Port))[:])
-	return netip.AddrPortFrom(netip.AddrFrom16(r.from.Addr).Unmap(), port)
-}
+func (r *receiver) source() netip.AddrPort { return sockaddrPort(&r.from) }
 
 // newUDPMux opens the shared ICE port on every IPv4 address of the
 // machine's interfaces that are up (loopback alone when loopbackOnly), each

@@ -2,7 +2,11 @@
 
 package sfu
 
-import "github.com/pion/ice/v4"
+import (
+	"net/netip"
+
+	"github.com/pion/ice/v4"
+)
 
 // newUDPMux opens the shared ICE port with plain sockets: segmented sends
 // are Linux's (batchconn_linux.go), so nothing is ever held here.
@@ -21,3 +25,13 @@ type segmenter struct{}
 // wireSupported: viewers go on the SFU's own write path (wire.go) only
 // where its sockets send in segments and know which reaches a viewer.
 const wireSupported = false
+
+// messages are Linux's batches of messages (mmsg_linux.go); a fan-out here
+// sends each viewer's batch on its own.
+type messages struct{}
+
+func newMessages(batchSender) *messages { return nil }
+
+func (*messages) addBatch(netip.AddrPort, []byte, []int) bool { return false }
+
+func (*messages) send() {}

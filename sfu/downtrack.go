@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,14 +28,23 @@ type binding struct {
 }
 
 // downTrack is one subscriber's outgoing track. It implements webrtc.TrackLocal and
-// owns one goroutine that drains its queue, so a slow subscriber delays only itself.
+// owns one goroutine that drains its queue, so a slow subscriber delays only
+// itself; a steady track on the wire is sent its frames by the fan-out
+// instead (fanout.go).
 type downTrack struct {
 	id, streamID string
 	kind         webrtc.RTPCodecType
 	codec        webrtc.RTPCodecCapability
 
-	q      chan *frame
-	nacks  chan []uint16 // sequence numbers a viewer on the wire asks for again
+	q     chan *frame
+	nacks chan []uint16 // sequence numbers a viewer on the wire asks for again
+	// queued counts the frames handed to the writer and not yet sent: a
+	// fan-out sends a frame itself only when none is (fanout.go).
+	queued atomic.Int32
+	// mu is held by whoever sends the track's packets: its writer, or a
+	// fan-out sending a frame inline. It guards what follows "owned by the
+	// sender".
+	mu     sync.Mutex
 	closed atomic.Bool
 	out    atomic.Pointer[binding]
 	feed   atomic.Pointer[feed]
@@ -62,7 +72,7 @@ type downTrack struct {
 	padOwed atomic.Int64
 	padRate atomic.Int64 // bytes/s of the probe under way
 
-	// owned by the run goroutine
+	// owned by the sender (mu)
 	m       munger
 	hdr     rtp.Header
 	playout [3]byte    // the playout-delay extension's payload
@@ -169,14 +179,37 @@ func (d *downTrack) setLayer(l int32) {
 }
 
 func (d *downTrack) enqueue(fr *frame) bool {
+	d.queued.Add(1)
 	select {
 	case d.q <- fr:
 		return true
 	default:
+		d.queued.Add(-1)
 		d.stats.dropped.Add(uint64(len(fr.pkts)))
 		return false
 	}
 }
+
+// takeInline locks the track for a fan-out to send a frame of layer to it
+// (fanout.go): when its viewer is on the wire and connected, the track is
+// steady on that layer and has started, and nothing waits for its writer.
+// False leaves the frame to the writer.
+func (d *downTrack) takeInline(layer int32) bool {
+	if d.onWire.Load() == nil || !d.mu.TryLock() {
+		return false
+	}
+	if d.queued.Load() == 0 && !d.closed.Load() && d.m.started && d.cur.Load() == layer && d.target.Load() == layer {
+		d.begin(false)
+		if d.wire != nil && d.live {
+			return true
+		}
+	}
+	d.mu.Unlock()
+	return false
+}
+
+// releaseInline ends what takeInline began, once the frame's packets are sent.
+func (d *downTrack) releaseInline() { d.mu.Unlock() }
 
 // nack asks the track to send these packets again (a viewer on the wire:
 // pion's NACK responder answers the others); false when it is busy with
@@ -216,24 +249,33 @@ func (d *downTrack) wake() {
 func (d *downTrack) run() {
 	for {
 		if fr := <-d.q; fr != nil {
+			d.mu.Lock()
 			d.begin(len(fr.pkts) > 1 || len(d.q) > 0)
-			n := d.sendFrame(fr)
+			n, frames := d.sendFrame(fr), int32(1)
 			// Frames that queued up meanwhile go out in the same batch.
 			for n < maxBatch && len(d.q) > 0 {
 				if fr = <-d.q; fr != nil {
 					n += d.sendFrame(fr)
+					frames++
 				}
 			}
 			d.flush()
+			d.queued.Add(-frames)
+			d.mu.Unlock()
 		}
-		for len(d.nacks) > 0 {
-			d.resend(<-d.nacks)
+		if len(d.nacks) > 0 {
+			d.mu.Lock()
+			for len(d.nacks) > 0 {
+				d.resend(<-d.nacks)
+			}
+			d.mu.Unlock()
 		}
 		if d.closed.Load() {
 			for {
 				select {
 				case fr := <-d.q:
 					if fr != nil {
+						d.queued.Add(-1)
 						fr.release()
 					}
 				default:
@@ -366,14 +408,19 @@ func (d *downTrack) sendNow() {
 
 // sendFrame sends fr's packets and lets go of it; it returns how many there were.
 func (d *downTrack) sendFrame(fr *frame) int {
+	n := d.sendPackets(fr)
+	fr.release()
+	return n
+}
+
+// sendPackets sends fr's packets, into the batch begin started.
+func (d *downTrack) sendPackets(fr *frame) int {
 	// One clock reading for the frame: its packets leave together.
 	now := time.Now().UnixNano()
 	for _, p := range fr.pkts {
 		d.send(p, now)
 	}
-	n := len(fr.pkts)
-	fr.release()
-	return n
+	return len(fr.pkts)
 }
 
 func (d *downTrack) send(p *packet, now int64) {

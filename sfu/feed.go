@@ -199,13 +199,14 @@ func (f *feed) forward(p *packet) {
 	fr.release()
 }
 
-// forwardFrame hands fr to every subscriber of its layer without blocking; a
-// full queue drops the frame for that subscriber only.
+// forwardFrame sends fr to every subscriber of its layer without blocking
+// on any of them (fanout.go); a full queue drops the frame for that
+// subscriber only.
 func (f *feed) forwardFrame(fr *frame) {
-	for _, d := range *f.layers[fr.pkts[0].layer].subs.Load() {
-		fr.refs.Add(1)
-		if !d.enqueue(fr) {
-			fr.release()
-		}
+	subs := *f.layers[fr.pkts[0].layer].subs.Load()
+	if parts := fanParts(len(subs)); parts > 1 {
+		fanOutParts(fr, subs, parts)
+		return
 	}
+	fanOut(fr, subs)
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/rtcp"
 )
 
 // A viewer's path estimate, without per-packet allocation.
@@ -98,50 +97,29 @@ func (e *pathEstimator) sent(size int, now int64) uint16 {
 	return seq
 }
 
-// feedback takes a transport-cc report received now.
-func (e *pathEstimator) feedback(fb *rtcp.TransportLayerCC, now time.Time) {
+// feedback takes a transport-cc report received now: its reference time
+// (ns) and its packets' statuses in order.
+func (e *pathEstimator) feedback(ref int64, statuses func(yield func(twccStatus) bool), now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.lastTWCC = now
-	arrival := int64(fb.ReferenceTime) * 64 * int64(time.Millisecond)
-	seq := fb.BaseSequenceNumber
-	deltas := fb.RecvDeltas
+	arrival := ref
 	lost, got := 0, 0
-	status := func(s uint16) {
-		defer func() { seq++ }()
-		if s == rtcp.TypeTCCPacketNotReceived {
+	for s := range statuses {
+		if !s.received {
 			lost++
-			return
+			continue
 		}
-		if s == rtcp.TypeTCCPacketReceivedWithoutDelta || len(deltas) == 0 {
-			return
+		if !s.hasDelta {
+			continue
 		}
-		arrival += deltas[0].Delta * int64(time.Microsecond)
-		deltas = deltas[1:]
-		p := e.ring[seq%sentRing]
-		if p.at == 0 || p.seq != seq {
-			return // too old to remember
+		arrival += s.delta * int64(time.Microsecond)
+		p := e.ring[s.seq%sentRing]
+		if p.at == 0 || p.seq != s.seq {
+			continue // too old to remember
 		}
 		got++
 		e.arrived(p, arrival)
-	}
-	remaining := int(fb.PacketStatusCount)
-	for _, c := range fb.PacketChunks {
-		switch c := c.(type) {
-		case *rtcp.RunLengthChunk:
-			for i := 0; i < int(c.RunLength) && remaining > 0; i++ {
-				status(c.PacketStatusSymbol)
-				remaining--
-			}
-		case *rtcp.StatusVectorChunk:
-			for _, s := range c.SymbolList {
-				if remaining == 0 {
-					break
-				}
-				status(s)
-				remaining--
-			}
-		}
 	}
 	if lost+got > 0 {
 		e.loss = 0.8*e.loss + 0.2*float64(lost)/float64(lost+got)

@@ -54,7 +54,12 @@ func (s *pathSim) round(n, size int, gap time.Duration, delay func(i int) time.D
 		fb.PacketChunks = append(fb.PacketChunks, &rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedLargeDelta, RunLength: 1})
 		fb.RecvDeltas = append(fb.RecvDeltas, &rtcp.RecvDelta{Type: rtcp.TypeTCCPacketReceivedLargeDelta, Delta: d})
 	}
-	s.e.feedback(fb, s.t0.Add(time.Duration(s.sent)))
+	// Through the wire's own reader of the packet as it would be sent.
+	f, err := parseTWCC(marshalTWCC(fb))
+	if err != nil {
+		panic(err)
+	}
+	s.e.feedback(f.ref, f.statuses, s.t0.Add(time.Duration(s.sent)))
 }
 
 // 1200-byte packets every 10 ms: about 1 Mbit/s.

@@ -16,7 +16,7 @@ func TestREMBSteersOnlyWithoutTWCC(t *testing.T) {
 	if got := e.GetTargetBitrate(); got != 400_000 {
 		t.Fatalf("after REMB 400k: %d", got)
 	}
-	e.feedback(&rtcp.TransportLayerCC{}, now)
+	e.feedback(0, pionStatuses(&rtcp.TransportLayerCC{}), now)
 	e.remb(3_000_000, now.Add(time.Second))
 	if got := e.GetTargetBitrate(); got == 3_000_000 {
 		t.Fatal("REMB overrode transport-cc")

@@ -1,6 +1,8 @@
 package sfu
 
 import (
+	"encoding/binary"
+	"errors"
 	"sync"
 
 	"github.com/pion/rtcp"
@@ -21,13 +23,15 @@ import (
 type rtcpIn struct {
 	mu     sync.Mutex // the socket readers of the viewer's address share the context
 	open   *srtp.Context
+	gcm    *srtcpOpener // opens it when the profile is AES-GCM; nil: open does
 	hdr    rtcp.Header
 	buf    []byte
 	handle func([]rtcp.Packet)
+	twcc   func(*twccFeedback) // transport-cc feedback, read in place (twcc.go)
 }
 
-func newRTCPIn(open *srtp.Context, handle func([]rtcp.Packet)) *rtcpIn {
-	return &rtcpIn{open: open, handle: handle, buf: make([]byte, 0, maxPacket)}
+func newRTCPIn(open *srtp.Context, gcm *srtcpOpener, handle func([]rtcp.Packet), twcc func(*twccFeedback)) *rtcpIn {
+	return &rtcpIn{open: open, gcm: gcm, handle: handle, twcc: twcc, buf: make([]byte, 0, maxPacket)}
 }
 
 // isRTCP tells RTCP from RTP on a shared port (RFC 5761 §4): version 2 and
@@ -44,15 +48,36 @@ func (in *rtcpIn) take(b []byte) bool {
 		return false
 	}
 	in.mu.Lock()
-	plain, err := in.open.DecryptRTCP(in.buf[:0], b, &in.hdr)
+	var plain []byte
+	var err error
+	if in.gcm != nil {
+		plain, err = in.gcm.open(in.buf, b)
+	} else {
+		plain, err = in.open.DecryptRTCP(in.buf[:0], b, &in.hdr)
+	}
 	if err != nil {
 		in.mu.Unlock()
-		return false
+		return errors.Is(err, errSRTCPReplay) // a replay is dropped, not left to pion
 	}
-	pkts, err := rtcp.Unmarshal(plain)
-	in.mu.Unlock()
-	if err == nil {
-		in.handle(pkts)
+	defer in.mu.Unlock() // plain is in.buf
+	// Each packet of the compound on its own: transport-cc feedback read
+	// where it lies, the rest by pion.
+	for len(plain) >= 4 {
+		size := (int(binary.BigEndian.Uint16(plain[2:])) + 1) * 4
+		if size > len(plain) {
+			break
+		}
+		pkt := plain[:size]
+		plain = plain[size:]
+		if isTWCC(pkt) {
+			if f, err := parseTWCC(pkt); err == nil {
+				in.twcc(&f)
+			}
+			continue
+		}
+		if pkts, err := rtcp.Unmarshal(pkt); err == nil {
+			in.handle(pkts)
+		}
 	}
 	return true
 }

@@ -39,32 +39,39 @@ var errSealerProfile = errors.New("sfu: the SRTP profile is not AES-GCM")
 // newGCMSealer derives the session key and salt from the master key and
 // salt (RFC 3711 §4.3 with the AES-CM PRF, as RFC 7714 §11 says).
 func newGCMSealer(profile srtp.ProtectionProfile, masterKey, masterSalt []byte, cryptex bool) (*gcmSealer, error) {
+	aead, salt, err := sessionAEAD(profile, masterKey, masterSalt, 0x00, 0x02)
+	if err != nil {
+		return nil, err
+	}
+	return &gcmSealer{aead: aead, tagLen: aead.Overhead(), salt: salt, cryptex: cryptex}, nil
+}
+
+// sessionAEAD is the AES-GCM of the session key and salt derived with the
+// labels given (RFC 3711 §4.3.1: 0 and 2 for SRTP, 3 and 5 for SRTCP).
+func sessionAEAD(profile srtp.ProtectionProfile, masterKey, masterSalt []byte, keyLabel, saltLabel byte) (cipher.AEAD, [12]byte, error) {
+	var salt [12]byte
 	if profile != srtp.ProtectionProfileAeadAes128Gcm && profile != srtp.ProtectionProfileAeadAes256Gcm {
-		return nil, errSealerProfile
+		return nil, salt, errSealerProfile
 	}
 	if len(masterSalt) != 12 {
-		return nil, errors.New("sfu: an AES-GCM master salt is 12 bytes")
+		return nil, salt, errors.New("sfu: an AES-GCM master salt is 12 bytes")
 	}
-	key, err := deriveSessionKey(0x00, masterKey, masterSalt, len(masterKey))
+	key, err := deriveSessionKey(keyLabel, masterKey, masterSalt, len(masterKey))
 	if err != nil {
-		return nil, err
+		return nil, salt, err
 	}
-	salt, err := deriveSessionKey(0x02, masterKey, masterSalt, len(masterSalt))
+	s, err := deriveSessionKey(saltLabel, masterKey, masterSalt, len(masterSalt))
 	if err != nil {
-		return nil, err
+		return nil, salt, err
 	}
+	copy(salt[:], s)
 	block, err := aes.NewCipher(key)
 	clear(key)
 	if err != nil {
-		return nil, err
+		return nil, salt, err
 	}
 	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	s := &gcmSealer{aead: aead, tagLen: aead.Overhead(), cryptex: cryptex}
-	copy(s.salt[:], salt)
-	return s, nil
+	return aead, salt, err
 }
 
 // deriveSessionKey is the AES-CM key derivation (RFC 3711 §4.3.3, key

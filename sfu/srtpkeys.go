@@ -144,6 +144,12 @@ func (s srtpKeys) remoteContext() (*srtp.Context, error) {
 	return srtp.CreateContext(s.remoteKey, s.remoteSalt, s.profile, srtp.SRTCPReplayProtection(srtcpReplayWindow))
 }
 
+// remoteOpener makes the wire's own opener of the viewer's SRTCP for an
+// AES-GCM profile; nil for AES-CM, which remoteContext opens.
+func (s srtpKeys) remoteOpener() (*srtcpOpener, error) {
+	return newSRTCPOpener(s.profile, s.remoteKey, s.remoteSalt)
+}
+
 // srtcpReplayWindow is pion's default for sessions.
 const srtcpReplayWindow = 64
 

@@ -184,11 +184,16 @@ func (sub *subscriber) goOnWire(keys *keyCatcher) error {
 	if err != nil {
 		return err
 	}
+	gcmOpen, err := k.remoteOpener()
+	if err != nil {
+		return err
+	}
 	for i, d := range tracks {
 		d.onWire.Store(wires[i])
 		sub.stats.onWire.Add(1)
 	}
-	in := newRTCPIn(open, func(pkts []rtcp.Packet) { sub.handleRTCP(pkts, nil) })
+	in := newRTCPIn(open, gcmOpen, func(pkts []rtcp.Packet) { sub.handleRTCP(pkts, nil) },
+		func(f *twccFeedback) { sub.path.feedback(f.ref, f.statuses, time.Now()) })
 	sub.in.Store(in)
 	// Loaded again: ICE may have moved the viewer since (sfu.go gives a new
 	// address the RTCP reader once sub.in is set).
@@ -261,7 +266,7 @@ func (sub *subscriber) handleRTCP(pkts []rtcp.Packet, d *downTrack) {
 				t.nack(nackedSeqs(p))
 			}
 		case *rtcp.TransportLayerCC:
-			sub.path.feedback(p, time.Now())
+			sub.path.feedback(int64(p.ReferenceTime)*64*int64(time.Millisecond), pionStatuses(p), time.Now())
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			sub.path.remb(float64(p.Bitrate), time.Now())
 		case *rtcp.ReceiverReport:

@@ -213,6 +213,12 @@ func (w *wire) flush() {
 			c.sendBatch(&w.seg, k.dst, w.ring[w.start:w.head], w.sizes)
 		}
 	}
+	w.sent()
+}
+
+// sent forgets what was sealed since the last flush: a fan-out sent it
+// (fanout.go).
+func (w *wire) sent() {
 	w.start = w.head
 	w.sizes = w.sizes[:0]
 }

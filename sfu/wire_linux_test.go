@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,19 +44,36 @@ var testKeys = srtpKeys{profile: srtp.ProtectionProfileAeadAes128Gcm, key: bytes
 // wireTo makes a wire whose packets go through one of the SFU's sockets to rx.
 func wireTo(t testing.TB, rx *net.UDPConn, audio bool) (*wire, *counters) {
 	t.Helper()
+	s := sfuSocket(t)
+	return s.wireTo(t, rx, audio), s.stats
+}
+
+// testSocket is an SFU socket that wires to many viewers share.
+type testSocket struct {
+	conn  *batchConn
+	corks *corks
+	stats *counters
+}
+
+func sfuSocket(t testing.TB) *testSocket {
+	t.Helper()
 	uc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var k corks
-	st := &counters{}
-	c, err := newBatchConn(uc, &k, st)
-	if err != nil {
+	s := &testSocket{corks: &corks{}, stats: &counters{}}
+	if s.conn, err = newBatchConn(uc, s.corks, s.stats); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	ck := k.get(rx.LocalAddr().(*net.UDPAddr).AddrPort())
-	ck.saw(c)
+	t.Cleanup(func() { _ = s.conn.Close() })
+	return s
+}
+
+// wireTo makes a wire whose packets go through s to rx.
+func (s *testSocket) wireTo(t testing.TB, rx *net.UDPConn, audio bool) *wire {
+	t.Helper()
+	ck := s.corks.get(rx.LocalAddr().(*net.UDPAddr).AddrPort())
+	ck.saw(s.conn)
 	var to atomic.Pointer[cork]
 	to.Store(ck)
 	ctx, err := testKeys.context(false)
@@ -70,7 +88,7 @@ func wireTo(t testing.TB, rx *net.UDPConn, audio bool) (*wire, *counters) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newWire(ctx, gcm, own, &to, 1234, 90000, audio, st), st
+	return newWire(ctx, gcm, own, &to, 1234, 90000, audio, s.stats)
 }
 
 func listen(t testing.TB) *net.UDPConn {
@@ -247,10 +265,11 @@ func BenchmarkWire(b *testing.B) {
 			var st counters
 			f := vp8Feed()
 			u := &upstream{throttle: time.Hour, stats: &st}
+			sock := sfuSocket(b) // all viewers through one socket, as the SFU's are
 			for range n {
 				rx := listen(b)
 				_ = rx.SetReadBuffer(64 << 10)
-				w, _ := wireTo(b, rx, false)
+				w := sock.wireTo(b, rx, false)
 				d := newDownTrack("v", "s", f.kind, f.codec, 512, &st)
 				d.out.Store(&binding{w: &sinkWriter{}, ssrc: 1234, pt: 96, clockRate: 90000})
 				d.onWire.Store(w)
@@ -294,7 +313,7 @@ func BenchmarkWire(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i += perFrame {
 				push(false)
-				if sent%256 == 0 {
+				if true { // each frame sent before the next comes, as a live source sends them
 					wait()
 				}
 			}
@@ -309,9 +328,15 @@ func BenchmarkWire(b *testing.B) {
 }
 
 // A viewer's RTCP that opens with its key is handled by the socket's reader
-// and never reaches pion; what is not its RTCP (STUN, a packet sealed with
-// another key) is passed on.
+// and never reaches pion (transport-cc feedback read in place, the rest of
+// a compound by pion's parser); what is not its RTCP (STUN, a packet sealed
+// with another key) is passed on.
 func TestViewerRTCPIsTakenOnTheWire(t *testing.T) {
+	t.Run("pion's context", func(t *testing.T) { testRTCPTaken(t, false) })
+	t.Run("own opener", func(t *testing.T) { testRTCPTaken(t, true) })
+}
+
+func testRTCPTaken(t *testing.T, ownOpener bool) {
 	uc := listen(t)
 	var k corks
 	c, err := newBatchConn(uc, &k, &counters{})
@@ -324,18 +349,30 @@ func TestViewerRTCPIsTakenOnTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var gcm *srtcpOpener
+	if ownOpener {
+		if gcm, err = keys.remoteOpener(); err != nil || gcm == nil {
+			t.Fatalf("opener: %v", err)
+		}
+	}
 	got := make(chan rtcp.Packet, 4)
-	k.get(viewer.LocalAddr().(*net.UDPAddr).AddrPort()).in.Store(newRTCPIn(open, func(pkts []rtcp.Packet) {
+	var feedback []twccStatus
+	k.get(viewer.LocalAddr().(*net.UDPAddr).AddrPort()).in.Store(newRTCPIn(open, gcm, func(pkts []rtcp.Packet) {
 		for _, p := range pkts {
 			got <- p
 		}
-	}))
+	}, func(f *twccFeedback) { feedback = collect(f.statuses) }))
+	fb := twccSamples()[0]
+	twccRaw := marshalTWCC(fb)
 	sealWith := func(key []byte, p rtcp.Packet) []byte {
 		ctx, err := srtp.CreateContext(key, keys.remoteSalt, keys.profile)
 		if err != nil {
 			t.Fatal(err)
 		}
 		plain, _ := p.Marshal()
+		if bytes.Equal(key, keys.remoteKey) {
+			plain = append(slices.Clone(twccRaw), plain...) // a compound: feedback, then the PLI
+		}
 		b, err := ctx.EncryptRTCP(nil, plain, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -366,6 +403,9 @@ func TestViewerRTCPIsTakenOnTheWire(t *testing.T) {
 		}
 	default:
 		t.Fatal("the viewer's PLI was not handled")
+	}
+	if want := collect(pionStatuses(fb)); len(feedback) != int(fb.PacketStatusCount) || !slices.Equal(feedback, want) {
+		t.Fatalf("transport-cc feedback handled as %v, want %v", feedback, want)
 	}
 	n, _, err = c.ReadFromAddrPort(buf)
 	if err != nil || !isRTCP(buf[:n]) {
