@@ -36,6 +36,7 @@ func newBatchConn(c *net.UDPConn, k *corks, stats *counters) (*batchConn, error)
 	}
 	b := &batchConn{UDPConn: c, raw: raw, corks: k, stats: stats}
 	b.in.fn = b.in.recv
+	growSendBuffer(raw)
 	b.gso.Store(true)
 	k.sources.Store(c.LocalAddr().(*net.UDPAddr).AddrPort(), batchSender(b))
 	return b, nil
@@ -113,12 +114,34 @@ func (c *batchConn) sendBatch(s *segmenter, dst netip.AddrPort, buf []byte, size
 				c.stats.batches.Add(1)
 				return
 			}
-			if errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOPROTOOPT) {
+			if cannotSegment(err) {
 				c.gso.Store(false) // this socket's path cannot segment: one by one from now on
 			}
 		}
 		for end := off + n; off < end; off += size {
 			_ = c.sendSegments(s, dst, buf[off:min(off+size, end)], 0)
+		}
+	})
+}
+
+// cannotSegment: err is the kernel refusing UDP_SEGMENT on the socket's path.
+func cannotSegment(err error) bool {
+	return errors.Is(err, unix.EIO) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOPROTOOPT)
+}
+
+// sendBuffer is what the SFU's sockets ask for as their send buffer: a
+// fan-out's chunk of viewers (fanout.go) can be a third of a megabyte of
+// video in one sendmmsg, and on a NIC the buffer is held until the packets
+// leave; the kernel's default (208 KiB) would make it wait part way.
+const sendBuffer = 4 << 20
+
+// growSendBuffer raises the socket's send buffer to sendBuffer: past the
+// system's limit (net.core.wmem_max) where the process may (CAP_NET_ADMIN),
+// else up to it.
+func growSendBuffer(raw syscall.RawConn) {
+	_ = raw.Control(func(fd uintptr) {
+		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, sendBuffer) != nil {
+			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, sendBuffer)
 		}
 	})
 }

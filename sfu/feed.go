@@ -199,8 +199,8 @@ func (f *feed) forward(p *packet) {
 	fr.release()
 }
 
-// forwardFrame sends fr to every subscriber of its layer without blocking
-// on any of them (fanout.go); a full queue drops the frame for that
+// forwardFrame sends fr to every subscriber of its layer (fanout.go): no
+// viewer's writer is waited for, and a full queue drops the frame for that
 // subscriber only.
 func (f *feed) forwardFrame(fr *frame) {
 	subs := *f.layers[fr.pkts[0].layer].subs.Load()

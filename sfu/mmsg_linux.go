@@ -4,15 +4,18 @@ package sfu
 
 import (
 	"encoding/binary"
-	"errors"
 	"net/netip"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// maxMessages bounds the messages of one sendmmsg.
+// maxMessages bounds the messages of one sendmmsg. A wire holds at most
+// maxBatch datagrams between sends, so a viewer's batch always fits in
+// messages just sent.
 const maxMessages = 128
+
+var _ = [maxMessages - maxBatch]struct{}{} // maxBatch ≤ maxMessages
 
 // messages are the datagrams a fan-out sends through one socket in one
 // sendmmsg (Linux 3.0): a message per viewer and run of equal-sized
@@ -30,9 +33,6 @@ type messages struct {
 	err         error
 	fn          func(fd uintptr) bool
 }
-
-// full: no more messages fit.
-func (m *messages) full() bool { return m.n == maxMessages }
 
 // add queues b for dst, cut by the kernel into datagrams of size bytes (0:
 // one datagram).
@@ -102,12 +102,22 @@ func eachRun(sizes []int, fn func(off, n, size, count int)) {
 // refuses is skipped (as sendBatch skips a datagram: the viewer's NACK
 // asks for it again); one it refuses to segment goes again datagram by
 // datagram, and the socket segments no more.
+//
+// When the socket's buffer is full it waits for room, holding up the
+// fan-out: every viewer it serves shares the socket, so none of them could
+// be sent to meanwhile, and skipping them would only turn into NACKs.
 func (m *messages) send() {
 	if m.n == 0 {
 		return
 	}
 	if m.fn == nil {
 		m.fn = m.call
+	}
+	segmented := 0
+	for i := range m.n {
+		if m.hdrs[i].Hdr.Control != nil {
+			segmented++
+		}
 	}
 	m.off = 0
 	for m.off < m.n {
@@ -120,7 +130,10 @@ func (m *messages) send() {
 		}
 		i := m.failed
 		h := &m.hdrs[i].Hdr
-		if h.Control != nil && (errors.Is(m.err, unix.EIO) || errors.Is(m.err, unix.EINVAL) || errors.Is(m.err, unix.ENOPROTOOPT)) {
+		if h.Control != nil {
+			segmented--
+		}
+		if h.Control != nil && cannotSegment(m.err) {
 			m.conn.gso.Store(false)
 			size := int(binary.NativeEndian.Uint16(m.oobs[i][unix.CmsgLen(0):]))
 			b := unsafe.Slice(m.iovs[i].Base, m.iovs[i].Len)
@@ -131,7 +144,7 @@ func (m *messages) send() {
 		}
 		m.off = i + 1
 	}
-	m.conn.stats.batches.Add(uint64(m.n))
+	m.conn.stats.batches.Add(uint64(max(segmented, 0)))
 	for i := range m.n {
 		m.iovs[i].Base = nil // keep no viewer's ring alive
 	}

@@ -81,7 +81,7 @@ func TestMessagesFull(t *testing.T) {
 	if m.n != maxMessages-1 {
 		t.Fatalf("%d messages after a refused batch", m.n)
 	}
-	if !m.addBatch(dst, make([]byte, 100), []int{100}) || !m.full() {
+	if !m.addBatch(dst, make([]byte, 100), []int{100}) || m.n != maxMessages {
 		t.Fatal("the last message did not fit")
 	}
 	m.send()

@@ -4,7 +4,6 @@ import (
 	"math"
 	"sync"
 	"time"
-
 )
 
 // A viewer's path estimate, without per-packet allocation.

@@ -28,6 +28,7 @@ type rtcpIn struct {
 	buf    []byte
 	handle func([]rtcp.Packet)
 	twcc   func(*twccFeedback) // transport-cc feedback, read in place (twcc.go)
+	fb     twccFeedback        // the feedback being handled: here, it would escape
 }
 
 func newRTCPIn(open *srtp.Context, gcm *srtcpOpener, handle func([]rtcp.Packet), twcc func(*twccFeedback)) *rtcpIn {
@@ -61,7 +62,11 @@ func (in *rtcpIn) take(b []byte) bool {
 	}
 	defer in.mu.Unlock() // plain is in.buf
 	// Each packet of the compound on its own: transport-cc feedback read
-	// where it lies, the rest by pion.
+	// where it lies, the rest by pion. The feedback's statuses are walked
+	// one by one, so a datagram gets to have at most sentRing of them
+	// walked: a compound of short feedbacks each claiming long runs of
+	// losses would otherwise cost far more to walk than to send.
+	statuses := 0
 	for len(plain) >= 4 {
 		size := (int(binary.BigEndian.Uint16(plain[2:])) + 1) * 4
 		if size > len(plain) {
@@ -70,8 +75,10 @@ func (in *rtcpIn) take(b []byte) bool {
 		pkt := plain[:size]
 		plain = plain[size:]
 		if isTWCC(pkt) {
-			if f, err := parseTWCC(pkt); err == nil {
-				in.twcc(&f)
+			var err error
+			if in.fb, err = parseTWCC(pkt); err == nil && statuses+in.fb.count <= sentRing {
+				statuses += in.fb.count
+				in.twcc(&in.fb)
 			}
 			continue
 		}

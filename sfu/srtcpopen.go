@@ -19,20 +19,25 @@ type srtcpOpener struct {
 	salt   [12]byte
 	iv     [12]byte
 	aad    [12]byte
-	seen   []replayWindow // per sender SSRC: a viewer has one or two
+	seen   []replayWindow // per sender SSRC: a viewer has one or a few
+	clock  uint64         // counts the packets opened, for the windows' last use
 }
 
 // replayWindow is one SSRC's latest SRTCP index and the srtcpReplayWindow
 // before it that arrived (RFC 3711 §3.3.2).
 type replayWindow struct {
 	ssrc    uint32
+	used    uint64 // when it last took a packet (the opener's clock)
 	started bool
 	top     uint32
 	mask    uint64 // bit i: index top-i arrived
 }
 
-// maxSRTCPSenders bounds the SSRCs one viewer's opener keeps windows for.
-const maxSRTCPSenders = 8
+// maxSRTCPSenders bounds the SSRCs one viewer's opener keeps windows for;
+// a new one takes the place of the one unused longest (a viewer whose
+// receivers come and go keeps its RTCP, and a forged flood of SSRCs costs
+// nothing but the packets' own windows).
+const maxSRTCPSenders = 16
 
 const srtcpTrailer = 4 // the E flag and the SRTCP index
 
@@ -64,15 +69,15 @@ func (o *srtcpOpener) open(dst, b []byte) ([]byte, error) {
 	e := binary.BigEndian.Uint32(trailer)
 	index, encrypted := e&0x7fffffff, e>>31 == 1
 	ssrc := binary.BigEndian.Uint32(b[4:])
+	if !encrypted {
+		return nil, errSRTCP // browsers encrypt their RTCP; pion's Context opens the rest
+	}
 	iv := &o.iv
 	*iv = [12]byte{}
 	binary.BigEndian.PutUint32(iv[2:], ssrc)
 	binary.BigEndian.PutUint32(iv[8:], index)
 	for i := range iv {
 		iv[i] ^= o.salt[i]
-	}
-	if !encrypted {
-		return nil, errSRTCP // browsers encrypt their RTCP; pion's Context opens the rest
 	}
 	// AAD: the first 8 octets, then the E flag and index (§17).
 	copy(o.aad[:8], b[:8])
@@ -84,26 +89,33 @@ func (o *srtcpOpener) open(dst, b []byte) ([]byte, error) {
 	// Authentic; refused when it came before (after the check, so a replay
 	// is told from a packet under another key: pion gets no replay).
 	w := o.window(ssrc)
-	if w == nil || !w.fresh(index) {
+	if !w.fresh(index) {
 		return nil, errSRTCPReplay
 	}
 	w.accept(index)
 	return dst, nil
 }
 
-// window is ssrc's replay window, made on its first packet; nil when the
-// viewer already sends from as many SSRCs as it may.
+// window is ssrc's replay window, made on its first packet in place of the
+// window unused longest when there are maxSRTCPSenders.
 func (o *srtcpOpener) window(ssrc uint32) *replayWindow {
+	o.clock++
+	oldest := 0
 	for i := range o.seen {
 		if o.seen[i].ssrc == ssrc {
+			o.seen[i].used = o.clock
 			return &o.seen[i]
 		}
+		if o.seen[i].used < o.seen[oldest].used {
+			oldest = i
+		}
 	}
-	if len(o.seen) == maxSRTCPSenders {
-		return nil
+	if len(o.seen) < maxSRTCPSenders {
+		o.seen = append(o.seen, replayWindow{})
+		oldest = len(o.seen) - 1
 	}
-	o.seen = append(o.seen, replayWindow{ssrc: ssrc})
-	return &o.seen[len(o.seen)-1]
+	o.seen[oldest] = replayWindow{ssrc: ssrc, used: o.clock}
+	return &o.seen[oldest]
 }
 
 // fresh: index did not arrive before and is not too old to tell.

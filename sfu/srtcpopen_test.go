@@ -86,6 +86,17 @@ func TestSRTCPOpenerMatchesPion(t *testing.T) {
 			if got, err := o.open(buf, s); err != nil || !bytes.Equal(got, plain) {
 				t.Fatalf("a second SSRC: %v", err)
 			}
+			// A viewer with many receivers keeps its RTCP: the window unused
+			// longest makes way for a new SSRC.
+			for ssrc := uint32(100); ssrc < 100+2*maxSRTCPSenders; ssrc++ {
+				plain, s := seal(viewer, &rtcp.PictureLossIndication{SenderSSRC: ssrc, MediaSSRC: 1})
+				if got, err := o.open(buf, s); err != nil || !bytes.Equal(got, plain) {
+					t.Fatalf("SSRC %d: %v", ssrc, err)
+				}
+			}
+			if len(o.seen) != maxSRTCPSenders {
+				t.Fatalf("%d windows kept", len(o.seen))
+			}
 			if _, err := o.open(buf, []byte{0x80, 0xc9, 0, 1}); !errors.Is(err, errSRTCP) {
 				t.Fatalf("a runt: %v", err)
 			}

@@ -49,8 +49,8 @@ const srSize = 28
 // first packet, so a viewer can line audio up with video from the start.
 const reportEvery = time.Second
 
-// wire sends one viewer's track over the SFU's own path. It is owned by the
-// track's writer goroutine.
+// wire sends one viewer's track over the SFU's own path. It is owned by
+// whoever holds the track's lock (downTrack.mu): its writer, or a fan-out.
 type wire struct {
 	srtp  *srtp.Context
 	gcm   *gcmSealer            // seals RTP when the profile is AES-GCM; else srtp does
