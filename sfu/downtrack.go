@@ -75,6 +75,8 @@ type downTrack struct {
 	// owned by the sender (mu)
 	m       munger
 	hdr     rtp.Header
+	ext     extBlock        // d.hdr's header extensions (header.go)
+	pionExt []rtp.Extension // the same as pion's path takes them, kept for reuse
 	playout [3]byte    // the playout-delay extension's payload
 	vp8     *vp8Munger // renumbers VP8 pictures across switches; nil for other codecs
 	twccSeq [2]byte    // the transport-wide sequence number extension's payload
@@ -335,10 +337,11 @@ func (d *downTrack) resend(seqs []uint16) {
 		payload = payload[:len(payload)-padding(&h, payload)]
 		d.rtx = append(append(d.rtx[:0], byte(seq>>8), byte(seq)), payload...)
 		d.hdr = rtp.Header{Version: 2, Marker: h.Marker, PayloadType: b.rtxPT, SequenceNumber: d.rtxSeq,
-			Timestamp: h.Timestamp, SSRC: b.rtxSSRC, Extensions: d.hdr.Extensions[:0]}
+			Timestamp: h.Timestamp, SSRC: b.rtxSSRC}
+		d.ext.reset()
 		d.rtxSeq++
 		d.stamp(b, len(d.rtx), now)
-		if _, err := w.sealRepair(&d.hdr, d.rtx, now); err == nil {
+		if _, err := w.sealRepair(&d.hdr, &d.ext, d.rtx, now); err == nil {
 			n++
 		}
 	}
@@ -533,10 +536,10 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32, now int6
 	d.hdr = rtp.Header{
 		Version: 2, Padding: p.hdr.Padding, Marker: p.hdr.Marker,
 		PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
-		Extensions: d.hdr.Extensions[:0],
 	}
+	d.ext.reset()
 	if b.playout != 0 {
-		_ = d.hdr.SetExtension(b.playout, d.playout[:])
+		_ = d.ext.add(b.playout, d.playout[:])
 	}
 	payload := p.payload
 	if d.vp8 != nil {
@@ -558,11 +561,15 @@ func (d *downTrack) write(b *binding, p *packet, seq uint16, ts uint32, now int6
 	}
 }
 
-// emit sends d.hdr and payload: sealed into the wire's batch, or through pion.
+// emit sends d.hdr, d.ext and payload: sealed into the wire's batch, or
+// through pion.
 func (d *downTrack) emit(b *binding, payload []byte, now int64) (int, error) {
 	if d.wire != nil {
-		return d.wire.seal(&d.hdr, payload, now)
+		return d.wire.seal(&d.hdr, &d.ext, payload, now)
 	}
+	d.hdr.Extensions = d.pionExt[:0]
+	d.ext.apply(&d.hdr)
+	d.pionExt = d.hdr.Extensions
 	return b.w.WriteRTP(&d.hdr, payload)
 }
 
@@ -573,7 +580,7 @@ func (d *downTrack) stamp(b *binding, payload int, now int64) {
 	}
 	seq := d.path.sent(payload+12, now)
 	d.twccSeq = [2]byte{byte(seq >> 8), byte(seq)}
-	_ = d.hdr.SetExtension(b.twcc, d.twccSeq[:])
+	_ = d.ext.add(b.twcc, d.twccSeq[:])
 }
 
 // padPayload is a padding-only packet's payload: 255 bytes of padding, the
@@ -622,8 +629,8 @@ func (d *downTrack) sendPadding(b *binding, now int64) {
 			break
 		}
 		seq, ts := d.m.pad()
-		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,
-			Extensions: d.hdr.Extensions[:0]}
+		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,}
+		d.ext.reset()
 		d.stamp(b, len(padPayload), now)
 		n, err := d.emit(b, padPayload[:], now)
 		if err != nil {

@@ -109,14 +109,15 @@ func (s *gcmSealer) seal(buf []byte, n, hdrLen int, hdr *rtp.Header) (int, error
 	for i := range iv {
 		iv[i] ^= s.salt[i]
 	}
-	if s.cryptex && len(hdr.CSRC) > 0 {
+	// What the header holds is read from what was written.
+	if s.cryptex && buf[0]&0x0f != 0 {
 		return 0, errors.New("sfu: cryptex with CSRCs is not sealed here") // the SFU sends none
 	}
 	clearLen := hdrLen
-	if s.cryptex && hdr.Extension {
+	if s.cryptex && buf[0]&0x10 != 0 {
 		// The extension block's first 4 bytes stay in the clear, with the
 		// profile marked encrypted; the extensions are sealed with the payload.
-		switch hdr.ExtensionProfile {
+		switch binary.BigEndian.Uint16(buf[12:]) {
 		case rtp.ExtensionProfileOneByte:
 			binary.BigEndian.PutUint16(buf[12:], rtp.CryptexProfileOneByte)
 		case rtp.ExtensionProfileTwoByte:

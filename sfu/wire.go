@@ -132,19 +132,20 @@ func newWire(ctx *srtp.Context, gcm *gcmSealer, own *srtp.Context, to *atomic.Po
 		srSealed: make([]byte, 0, srSize+64)}
 }
 
-// seal encrypts a media packet, hdr and payload, into the ring, to go out
-// with the next flush; it returns the packet's size on the wire.
-func (w *wire) seal(hdr *rtp.Header, payload []byte, now int64) (int, error) {
-	return w.sealAt(hdr, payload, now, true)
+// seal encrypts a media packet, hdr with the extensions in ext (nil: none)
+// and payload, into the ring, to go out with the next flush; it returns the
+// packet's size on the wire.
+func (w *wire) seal(hdr *rtp.Header, ext *extBlock, payload []byte, now int64) (int, error) {
+	return w.sealAt(hdr, ext, payload, now, true)
 }
 
 // sealRepair seals a packet that repairs the stream (RTX): it is neither
 // kept for NACKs nor counted in sender reports.
-func (w *wire) sealRepair(hdr *rtp.Header, payload []byte, now int64) (int, error) {
-	return w.sealAt(hdr, payload, now, false)
+func (w *wire) sealRepair(hdr *rtp.Header, ext *extBlock, payload []byte, now int64) (int, error) {
+	return w.sealAt(hdr, ext, payload, now, false)
 }
 
-func (w *wire) sealAt(hdr *rtp.Header, payload []byte, now int64, media bool) (int, error) {
+func (w *wire) sealAt(hdr *rtp.Header, ext *extBlock, payload []byte, now int64, media bool) (int, error) {
 	if w.head+maxSealed > len(w.ring) {
 		w.flush()
 		w.head, w.start = 0, 0
@@ -154,7 +155,7 @@ func (w *wire) sealAt(hdr *rtp.Header, payload []byte, now int64, media bool) (i
 		w.flush()
 	}
 	buf := w.ring[w.head : w.head+maxSealed]
-	hdrLen, err := hdr.MarshalTo(buf)
+	hdrLen, err := writeHeader(buf, hdr, ext)
 	if err != nil {
 		return 0, err
 	}

@@ -169,7 +169,7 @@ func TestWireSealsFramesAndAnswersNACKs(t *testing.T) {
 	now := time.Now().UnixNano()
 	payloads := [][]byte{bytes.Repeat([]byte{1}, 1100), bytes.Repeat([]byte{2}, 1100), bytes.Repeat([]byte{3}, 1100), []byte("end of frame")}
 	for i, p := range payloads {
-		if _, err := w.seal(frameHeader(uint16(100+i), 3000, i == len(payloads)-1), p, now); err != nil {
+		if _, err := w.seal(frameHeader(uint16(100+i), 3000, i == len(payloads)-1), nil, p, now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -215,7 +215,7 @@ func TestWireSealsFramesAndAnswersNACKs(t *testing.T) {
 
 	// A ring's worth later, 101 is gone.
 	for i := range 2 * ringSize / 1200 {
-		if _, err := w.seal(frameHeader(uint16(200+i), uint32(6000+i), true), payloads[0], now); err != nil {
+		if _, err := w.seal(frameHeader(uint16(200+i), uint32(6000+i), true), nil, payloads[0], now); err != nil {
 			t.Fatal(err)
 		}
 		w.flush()
@@ -236,7 +236,7 @@ func TestWireSenderReports(t *testing.T) {
 	start := time.Now().UnixNano()
 	for i := range 150 { // 3 s of 20 ms packets
 		at := start + int64(i)*int64(20*time.Millisecond)
-		if _, err := w.seal(frameHeader(uint16(i), uint32(i*960), false), []byte("opus"), at); err != nil {
+		if _, err := w.seal(frameHeader(uint16(i), uint32(i*960), false), nil, []byte("opus"), at); err != nil {
 			t.Fatal(err)
 		}
 		w.flush()
@@ -427,7 +427,7 @@ func TestWireReopensAcrossTheWrap(t *testing.T) {
 		seq := uint16(65526 + i)
 		h := frameHeader(seq, uint32(i*3000), true)
 		payload := []byte(fmt.Sprintf("packet %d", seq))
-		if _, err := w.seal(h, payload, now); err != nil {
+		if _, err := w.seal(h, nil, payload, now); err != nil {
 			t.Fatal(err)
 		}
 		w.flush()
