@@ -3,6 +3,7 @@ package sfu
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Sending a frame to its viewers from the goroutine that has it.
@@ -17,8 +18,8 @@ import (
 // has frames waiting for its writer is handed the frame as before, so its
 // writer keeps its packets in order and may wait (a replay is paced).
 //
-// A large room's frame is cut into parts sent at once by fan-out workers,
-// one per core, so its viewers are not all served by one core.
+// A large room's frame is sent by several goroutines at once, one per
+// core, so its viewers are not all served by one core.
 
 // fanChunk is how many viewers' messages a fan-out sends together: their
 // tracks stay locked until then. A packet's transport-wide send time is
@@ -119,34 +120,52 @@ func (fo *fanout) send() {
 	// sockets are the same few.
 }
 
-// fanWork is a part of a frame's viewers for a worker.
-type fanWork struct {
+// spread is a large room's frame being sent by several goroutines at once:
+// the frame's own and up to a worker per other core each take the next
+// fanChunk viewers until none are left, so one that starts late (a worker
+// being woken) leaves the rest to the others instead of being waited for.
+type spread struct {
 	fr   *frame
 	subs []*downTrack
-	wg   *sync.WaitGroup
+	next atomic.Int32 // the next chunk to take
+	wg   sync.WaitGroup
 }
 
-// fanWorkers send parts of large rooms' frames, one per core but the one
-// the frame's own goroutine runs on (as many as the machine has: the parts
-// follow GOMAXPROCS, which may change); started with the first large room.
+var spreads = sync.Pool{New: func() any { return new(spread) }}
+
+// run sends chunks of the frame until none are left.
+func (s *spread) run() {
+	for {
+		lo := int(s.next.Add(1)-1) * fanChunk
+		if lo >= len(s.subs) {
+			return
+		}
+		fanOut(s.fr, s.subs[lo:min(lo+fanChunk, len(s.subs))])
+	}
+}
+
+// fanWorkers help send large rooms' frames, one per core but the one the
+// frame's own goroutine runs on (as many as the machine has: the helpers
+// asked for follow GOMAXPROCS, which may change); started with the first
+// large room.
 var fanWorkers struct {
 	once sync.Once
-	work chan fanWork
+	work chan *spread
 }
 
 func startFanWorkers() {
-	fanWorkers.work = make(chan fanWork, 64)
+	fanWorkers.work = make(chan *spread, 64)
 	for range max(runtime.NumCPU()-1, 1) {
 		go func() {
-			for w := range fanWorkers.work {
-				fanOut(w.fr, w.subs)
-				w.wg.Done()
+			for s := range fanWorkers.work {
+				s.run()
+				s.wg.Done()
 			}
 		}()
 	}
 }
 
-// fanParts is how many parts a frame to n viewers is sent in at once.
+// fanParts is how many goroutines send a frame to n viewers at once.
 func fanParts(n int) int {
 	if n < 2*minPart {
 		return 1 // without asking the scheduler (GOMAXPROCS takes its lock)
@@ -154,30 +173,24 @@ func fanParts(n int) int {
 	return max(1, min(runtime.GOMAXPROCS(0), n/minPart))
 }
 
-// splitter is a frame's parts being sent, pooled: its WaitGroup is shared
-// with the workers.
-type splitter struct{ wg sync.WaitGroup }
-
-var splitters = sync.Pool{New: func() any { return new(splitter) }}
-
-// fanOutParts sends fr to subs in parts: the first here, the others by the
-// workers (here too when they are all busy). It returns when all are sent,
-// so a viewer's next frame cannot overtake this one.
+// fanOutParts sends fr to subs with the help of parts-1 workers (fewer when
+// they are busy with other rooms). It returns when all are sent, so a
+// viewer's next frame cannot overtake this one.
 func fanOutParts(fr *frame, subs []*downTrack, parts int) {
 	fanWorkers.once.Do(startFanWorkers)
-	s := splitters.Get().(*splitter)
-	per := (len(subs) + parts - 1) / parts
-	for i := per; i < len(subs); i += per {
-		part := subs[i:min(i+per, len(subs))]
+	s := spreads.Get().(*spread)
+	s.fr, s.subs = fr, subs
+	s.next.Store(0)
+	for range parts - 1 {
 		s.wg.Add(1)
 		select {
-		case fanWorkers.work <- fanWork{fr: fr, subs: part, wg: &s.wg}:
+		case fanWorkers.work <- s:
 		default:
-			fanOut(fr, part)
 			s.wg.Done()
 		}
 	}
-	fanOut(fr, subs[:per])
+	s.run()
 	s.wg.Wait()
-	splitters.Put(s)
+	s.fr, s.subs = nil, nil
+	spreads.Put(s)
 }

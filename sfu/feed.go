@@ -204,7 +204,11 @@ func (f *feed) forward(p *packet) {
 // subscriber only.
 func (f *feed) forwardFrame(fr *frame) {
 	subs := *f.layers[fr.pkts[0].layer].subs.Load()
-	if parts := fanParts(len(subs)); parts > 1 {
+	// Viewers on pion's path are only handed the frame here (their writers
+	// do the work, on any core): cut into parts, they would cost more than
+	// they save. A room's viewers are all on the wire where the platform
+	// has it, so the first one tells.
+	if parts := fanParts(len(subs)); parts > 1 && subs[0].onWire.Load() != nil {
 		fanOutParts(fr, subs, parts)
 		return
 	}

@@ -32,6 +32,8 @@ type messages struct {
 	off, failed int
 	err         error
 	fn          func(fd uintptr) bool
+	ctl         func(fd uintptr) // control, for raw.Control (sendSegments says why)
+	done        bool
 }
 
 // add queues b for dst, cut by the kernel into datagrams of size bytes (0:
@@ -111,7 +113,7 @@ func (m *messages) send() {
 		return
 	}
 	if m.fn == nil {
-		m.fn = m.call
+		m.fn, m.ctl = m.call, m.control
 	}
 	segmented := 0
 	for i := range m.n {
@@ -121,9 +123,14 @@ func (m *messages) send() {
 	}
 	m.off = 0
 	for m.off < m.n {
-		m.failed = -1
-		if err := m.conn.raw.Write(m.fn); err != nil {
+		m.failed, m.done = -1, false
+		if err := m.conn.raw.Control(m.ctl); err != nil {
 			break // the socket is closed
+		}
+		if !m.done {
+			if err := m.conn.raw.Write(m.fn); err != nil {
+				break
+			}
 		}
 		if m.failed < 0 {
 			break
@@ -171,6 +178,8 @@ func (m *messages) call(fd uintptr) bool {
 	}
 	return true
 }
+
+func (m *messages) control(fd uintptr) { m.done = m.call(fd) }
 
 // putSockaddr writes dst into sa and returns its length.
 func putSockaddr(sa *unix.RawSockaddrInet6, dst netip.AddrPort) uint32 {
