@@ -77,13 +77,13 @@ type downTrack struct {
 	hdr     rtp.Header
 	ext     extBlock        // d.hdr's header extensions (header.go)
 	pionExt []rtp.Extension // the same as pion's path takes them, kept for reuse
-	playout [3]byte    // the playout-delay extension's payload
-	vp8     *vp8Munger // renumbers VP8 pictures across switches; nil for other codecs
-	twccSeq [2]byte    // the transport-wide sequence number extension's payload
-	wire    *wire      // onWire, as loaded for the frames being sent
-	rtxSeq  uint16     // the RTX stream's next sequence number
-	rtx     []byte     // an RTX payload being made
-	padAt   int64      // when padding last went out (unix ns)
+	playout [3]byte         // the playout-delay extension's payload
+	vp8     *vp8Munger      // renumbers VP8 pictures across switches; nil for other codecs
+	twccSeq [2]byte         // the transport-wide sequence number extension's payload
+	wire    *wire           // onWire, as loaded for the frames being sent
+	rtxSeq  uint16          // the RTX stream's next sequence number
+	rtx     []byte          // an RTX payload being made
+	padAt   int64           // when padding last went out (unix ns)
 	// the repair budget's bytes and when it was last filled (mayRepair)
 	repairTokens float64
 	repairAt     int64
@@ -629,7 +629,7 @@ func (d *downTrack) sendPadding(b *binding, now int64) {
 			break
 		}
 		seq, ts := d.m.pad()
-		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc,}
+		d.hdr = rtp.Header{Version: 2, Padding: true, PayloadType: b.pt, SequenceNumber: seq, Timestamp: ts, SSRC: b.ssrc}
 		d.ext.reset()
 		d.stamp(b, len(padPayload), now)
 		n, err := d.emit(b, padPayload[:], now)
