@@ -38,6 +38,9 @@ type job struct {
 	// drain, when positive, is how long ffmpeg has to end by itself once the
 	// room ended (its input goes quiet) before it is interrupted.
 	drain time.Duration
+	// slotted: its starter took the job's slot under the node's cap
+	// already (the room job, which comes before the room's pushes).
+	slotted bool
 
 	mu     sync.Mutex
 	status Status
@@ -107,7 +110,7 @@ func (j *job) run(ctx context.Context) {
 		pause = min(2*pause, cfg.RestartMax)
 		return true
 	}
-	for !j.s.acquire() {
+	for !j.slotted && !j.s.acquire() {
 		j.set(StateError, j.reason(fmt.Errorf("%w: this server runs %d media jobs (egress.max_jobs); waiting for one to end", ErrJobLimit, cfg.MaxJobs)))
 		j.log.Warn("media job waits for a slot", "max_jobs", cfg.MaxJobs)
 		if !wait() {

@@ -186,6 +186,12 @@ func (s *Supervisor) start(room, rec string) {
 		if s.cfg.hls() {
 			b.main.keyEvery = s.cfg.SegmentDuration
 		}
+		// The room's own output takes a slot before its pushes can: left to
+		// its goroutine, a busy machine sometimes let a push read its
+		// target and take the last slot first.
+		if !s.draining {
+			b.main.slotted = s.acquire()
+		}
 		s.spawnLocked(func() { b.main.run(b.ctx) })
 	}
 	s.spawnLocked(func() { s.syncTargets(b) })
