@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -35,6 +36,9 @@ type Options struct {
 	// Interceptors are added closest to the wire, inside the default ones (NACK,
 	// RTCP reports, TWCC): a lossy or slow link in tests, say.
 	Interceptors []interceptor.Factory
+	// Logger makes pion's loggers; nil: pion's own (warnings and errors on
+	// stderr).
+	Logger logging.LoggerFactory
 }
 
 func (o Options) httpClient() *http.Client {
@@ -63,6 +67,9 @@ func (o Options) endpoint(kind string) (*url.URL, error) {
 // arr (when not nil) gets the receive time of each RTP packet.
 func (o Options) settingEngine(arr *arrivals) (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
+	if o.Logger != nil {
+		se.LoggerFactory = o.Logger
+	}
 	if o.UDPGRO {
 		n, err := newGRONet(arr)
 		if err != nil {

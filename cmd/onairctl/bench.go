@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/pion/logging"
+
 	client "github.com/onair-live/onair/clients/go"
 )
 
@@ -207,7 +209,7 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	pubStart := time.Now()
 	fmt.Fprintf(stderr, "publishing to %s; server CPU from %s\n", pub.Location(), cpu)
 
-	b := &mediaBench{c: c, o: client.Options{BaseURL: c.URL, Room: c.Room, LoopbackOnly: c.Loopback, UDPGRO: c.GRO},
+	b := &mediaBench{c: c, o: client.Options{BaseURL: c.URL, Room: c.Room, LoopbackOnly: c.Loopback, UDPGRO: c.GRO, Logger: quietPion},
 		viewers: make([]*client.Viewer, c.Viewers), results: make([]viewerResult, c.Viewers)}
 	var u cpuUsage
 	// The samples outlive an interrupt: the report covers what ran.
@@ -276,6 +278,12 @@ func runBench(ctx context.Context, c benchConfig, stdout, stderr io.Writer) erro
 	}
 	return nil
 }
+
+// quietPion keeps the viewers' pion quiet: as hundreds of viewers close at
+// the end of a run, pion's TWCC interceptor logs an error ("read/write on
+// closed pipe") for each whose ticker fires after its transport closed, a
+// race inside pion's Close. What the viewers received is the report.
+var quietPion = &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled}
 
 // startViewers starts the viewers, spread evenly over the ramp, and returns
 // once every one has started or failed.
