@@ -28,8 +28,9 @@ import (
 // delay trend its path estimate follows.
 const fanChunk = 32
 
-// minPart is the fewest viewers a worker is given a part of a frame for:
-// below it, handing over costs more than it saves.
+// minPart is how many viewers each goroutine sending a frame needs for the
+// frame to be spread over more than one (fanParts): below it, waking a
+// worker costs more than it saves.
 const minPart = 32
 
 // fanout is one fan-out's chunk: the tracks sealed into, locked until their
@@ -79,7 +80,7 @@ func (fo *fanout) hold(d *downTrack) {
 				c.sendBatch(&w.seg, k.dst, buf, w.sizes)
 			} else if !m.addBatch(k.dst, buf, w.sizes) {
 				m.send()
-				m.addBatch(k.dst, buf, w.sizes) // fits in none: maxBatch ≤ maxMessages
+				m.addBatch(k.dst, buf, w.sizes) // fits once they are sent: maxBatch ≤ maxMessages
 			}
 		}
 	}
