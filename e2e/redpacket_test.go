@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,6 +156,17 @@ func TestRedPackets(t *testing.T) {
 	second := out["red_packet"].(map[string]any)["id"].(string)
 	if redPacketOf(t, watcher.next(t, "redpacket")).ID != second {
 		t.Fatal("the second packet's envelope")
+	}
+	// Someone banned from the room takes no share of its packets.
+	star := login(t, n, "rpstar", "rpstar-password")
+	if status, out, _ := api(t, n, "POST", "/api/rooms/rpstar/bans", star, map[string]any{"name": "rpviewer3", "reason": "harassment"}); status != 204 {
+		t.Fatalf("ban: %d %v", status, out)
+	}
+	if status, out := grab(viewers[3], second); status != 403 || !strings.Contains(fmt.Sprint(out["detail"]), "banned from this room") {
+		t.Fatalf("a banned viewer's grab: %d %v", status, out)
+	}
+	if _, w, _ := api(t, n, "GET", "/api/wallet", viewers[3], nil); w["coins"].(float64) != 0 {
+		t.Fatalf("the banned viewer's wallet %v", w)
 	}
 	status, g := grab(viewers[1], second)
 	if status != 200 {

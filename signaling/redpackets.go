@@ -17,6 +17,7 @@ type RedPackets interface {
 	Create(ctx context.Context, r redpacket.CreateRequest) (redpacket.Created, error)
 	Grab(ctx context.Context, packetID string, user redpacket.Party) (redpacket.Grabbed, error)
 	Open(ctx context.Context, room, viewerID string) ([]redpacket.Listed, error)
+	RoomOf(ctx context.Context, packetID string) (string, error)
 }
 
 // redPacketRoutes serves red packets when rp is set: dropping one in a room
@@ -103,10 +104,19 @@ func (h redPacketAPI) create(c echo.Context) error {
 }
 
 // grab takes the caller's share: 200 with what they won, or a problem saying
-// why not (empty 409, already grabbed 409, expired 410).
+// why not (banned from the packet's room 403, empty 409, already grabbed
+// 409, expired 410).
 func (h redPacketAPI) grab(c echo.Context) error {
 	me := current(c).user
-	g, err := h.rp.Grab(c.Request().Context(), c.Param("id"), redpacket.Party{ID: me.ID, Name: me.Name})
+	ctx := c.Request().Context()
+	roomID, err := h.rp.RoomOf(ctx, c.Param("id"))
+	if err != nil {
+		return writeProblem(c, err)
+	}
+	if err := h.s.bannedFrom(ctx, room.ID(roomID), me.ID); err != nil {
+		return writeProblem(c, err)
+	}
+	g, err := h.rp.Grab(ctx, c.Param("id"), redpacket.Party{ID: me.ID, Name: me.Name})
 	if err != nil {
 		return writeProblem(c, err)
 	}

@@ -200,6 +200,7 @@ type Service struct {
 	// the store.
 	overMu sync.Mutex
 	over   map[string]error
+	rooms  map[string]string // packet → its room, as RoomOf found it (it never changes)
 
 	runMu sync.Mutex
 	stop  context.CancelFunc // set by Start
@@ -428,6 +429,29 @@ func (s *Service) setOver(id string, err error) {
 		clear(s.over)
 	}
 	s.over[id] = err
+}
+
+// RoomOf is the room packet id was dropped in (ErrNotFound): for the caller
+// to check that a grabber may be there. A packet's room never changes, so it
+// is kept once read (a grab storm reads it once).
+func (s *Service) RoomOf(ctx context.Context, id string) (string, error) {
+	s.overMu.Lock()
+	r, ok := s.rooms[id]
+	s.overMu.Unlock()
+	if ok {
+		return r, nil
+	}
+	p, err := s.store.Packet(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	s.overMu.Lock()
+	defer s.overMu.Unlock()
+	if s.rooms == nil || len(s.rooms) >= maxOver {
+		s.rooms = map[string]string{}
+	}
+	s.rooms[id] = p.Room
+	return p.Room, nil
 }
 
 // Listed is an open packet as a viewer sees it.
