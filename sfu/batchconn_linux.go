@@ -150,24 +150,29 @@ func growSendBuffer(raw syscall.RawConn) {
 // shorter), cut by the kernel (UDP_SEGMENT); with size 0, as one datagram.
 func (c *batchConn) sendSegments(s *segmenter, dst netip.AddrPort, b []byte, size int) error {
 	s.prepare(dst, b, size)
-	s.done = false
-	if err := c.raw.Control(s.ctl); err != nil {
+	if err := c.send(s.ctl, &s.done, s.fn); err != nil {
 		return err
-	}
-	if !s.done {
-		if err := c.raw.Write(s.fn); err != nil {
-			return err
-		}
 	}
 	return s.err
 }
 
-// The SFU's sends are made through raw.Control, and through raw.Write only
-// when the socket's buffer is full: Write takes the descriptor's write lock
-// (Go's poller lets one writer at a time wait on it), and the fan-outs of
-// several cores send through the same socket, a UDP send needing no lock of
-// ours. Through Write alone two cores sending a large room's frame used 1.1
-// of them.
+// send has the socket call ctl, which sets *done unless the socket's buffer
+// is full, and then, only if it was, waits to call fn until fn is done.
+// Sends go through raw.Control first because raw.Write takes the
+// descriptor's write lock (Go's poller lets one writer at a time wait on
+// it), and the fan-outs of several cores send through the same socket, a
+// UDP send needing no lock of ours: through Write alone, two cores sending a
+// large room's frame used 1.1 of them.
+func (c *batchConn) send(ctl func(fd uintptr), done *bool, fn func(fd uintptr) bool) error {
+	*done = false
+	if err := c.raw.Control(ctl); err != nil {
+		return err
+	}
+	if *done {
+		return nil
+	}
+	return c.raw.Write(fn)
+}
 
 // segmenter is one sender's segmented sendmsg: the message, its address,
 // its control data and the function the socket calls with its descriptor,
@@ -179,7 +184,7 @@ type segmenter struct {
 	oob  [unix.SizeofCmsghdr + 8]byte
 	err  error
 	fn   func(fd uintptr) bool
-	ctl  func(fd uintptr) // control, for raw.Control
+	ctl  func(fd uintptr) // control, for batchConn.send
 	done bool             // control sent it
 }
 

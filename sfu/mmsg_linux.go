@@ -32,7 +32,7 @@ type messages struct {
 	off, failed int
 	err         error
 	fn          func(fd uintptr) bool
-	ctl         func(fd uintptr) // control, for raw.Control (sendSegments says why)
+	ctl         func(fd uintptr) // control, for batchConn.send
 	done        bool
 }
 
@@ -123,14 +123,9 @@ func (m *messages) send() {
 	}
 	m.off = 0
 	for m.off < m.n {
-		m.failed, m.done = -1, false
-		if err := m.conn.raw.Control(m.ctl); err != nil {
+		m.failed = -1
+		if err := m.conn.send(m.ctl, &m.done, m.fn); err != nil {
 			break // the socket is closed
-		}
-		if !m.done {
-			if err := m.conn.raw.Write(m.fn); err != nil {
-				break
-			}
 		}
 		if m.failed < 0 {
 			break
@@ -151,7 +146,7 @@ func (m *messages) send() {
 		}
 		m.off = i + 1
 	}
-	m.conn.stats.batches.Add(uint64(max(segmented, 0)))
+	m.conn.stats.batches.Add(uint64(segmented))
 	for i := range m.n {
 		m.iovs[i].Base = nil // keep no viewer's ring alive
 	}
